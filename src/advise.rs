@@ -1,0 +1,302 @@
+//! `virtprobe advise`: rank the technologies that fit a workload on this host.
+//!
+//! Reads no host files: it works on a finished report and the table's ranking columns
+//! (`performance_rank`, `isolation`, `guest_os`, `features`, `open_source`). The rules, in plain words:
+//! 1. Only ways to run a workload count (capabilities such as vhost-net are not options).
+//! 2. An option must fit the workload: a Windows or other non-Linux guest needs full
+//!    virtualization; a guest of another architecture needs an emulator; the isolation asked for
+//!    (process < kernel < hardware) must be met; every `--need` must be a feature of the option;
+//!    `--license open` keeps open-source ones.
+//! 3. Of those, the ones `ready` or `available` here are recommended: ready before available, then
+//!    by performance class (1 native … 5 slow emulation), then maintained before legacy, then table
+//!    order.
+//! 4. If the best fitting option (by performance, whatever its verdict) is not ready, say so first,
+//!    with the steps that would unblock it (VT disabled in firmware, user not in group kvm…).
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::report::{Report, TechReport, Verdict};
+use crate::rules::{Table, Technology};
+
+/// What the workload needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Request {
+    /// `linux`, `windows` or `other`.
+    pub guest_os: String,
+    /// Guest architecture; `None`: the host's.
+    pub guest_arch: Option<String>,
+    /// `process`, `kernel` or `hardware`.
+    pub isolation: Option<String>,
+    /// `smp`, `hotplug`, `live-migration`, `no-root`…
+    pub needs: Vec<String>,
+    /// Only open-source technologies.
+    pub open_source_only: bool,
+}
+
+/// One recommended option.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recommendation {
+    /// Technology id.
+    pub id: String,
+    /// Its verdict here.
+    pub verdict: Verdict,
+    /// Why it ranks where it does.
+    pub why: Vec<String>,
+    /// What is left to do before it is usable.
+    pub steps: Vec<String>,
+}
+
+/// One option left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Excluded {
+    /// Technology id.
+    pub id: String,
+    /// Why.
+    pub why: String,
+}
+
+/// The advice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Advice {
+    /// The request, as understood.
+    pub request: Request,
+    /// The best fitting option when it is not ready here, with what unblocks it.
+    pub blocked_best: Option<Recommendation>,
+    /// Best first.
+    pub recommendations: Vec<Recommendation>,
+    /// The rest, with the reason.
+    pub excluded: Vec<Excluded>,
+}
+
+const KNOWN_NEEDS: &[&str] = &["smp", "hotplug", "live-migration", "no-root"];
+
+fn isolation_level(s: &str) -> u8 {
+    match s {
+        "hardware" => 3,
+        "kernel" => 2,
+        _ => 1,
+    }
+}
+
+fn maintained(status: &str) -> bool {
+    status.starts_with("maintained")
+}
+
+/// Why `t` does not fit the workload, if it does not.
+fn misfit(t: &Technology, req: &Request, host_arch: Option<&str>) -> Option<String> {
+    let vm = t.isolation.iter().any(|i| i == "hardware");
+    if req.guest_os != "linux" && !t.guest_os.iter().any(|g| *g == req.guest_os) {
+        return Some(if vm {
+            format!("does not run {} guests", req.guest_os)
+        } else {
+            format!(
+                "shares the host's Linux kernel; a {} guest needs full virtualization",
+                if req.guest_os == "windows" {
+                    "Windows"
+                } else {
+                    "non-Linux"
+                }
+            )
+        });
+    }
+    if let Some(ga) = &req.guest_arch
+        && Some(ga.as_str()) != host_arch
+        && !same_family(ga, host_arch.unwrap_or(""))
+        && !t.guest_os.iter().any(|g| g == "any-arch")
+    {
+        return Some(format!(
+            "runs only guests of the host's architecture ({}), not {ga}; that needs an emulator",
+            host_arch.unwrap_or("unknown")
+        ));
+    }
+    if let Some(iso) = &req.isolation {
+        let best = t
+            .isolation
+            .iter()
+            .map(|i| isolation_level(i))
+            .max()
+            .unwrap_or(0);
+        if best < isolation_level(iso) {
+            return Some(format!(
+                "gives {} isolation, less than the {iso} isolation asked for",
+                t.isolation.first().map(String::as_str).unwrap_or("no")
+            ));
+        }
+    }
+    for n in &req.needs {
+        if !t.features.iter().any(|f| f == n) {
+            return Some(match n.as_str() {
+                "no-root" => "needs root (or a privileged daemon) to run".to_string(),
+                other => format!("does not offer {other}"),
+            });
+        }
+    }
+    if req.open_source_only && !t.open_source {
+        return Some("is not open source".to_string());
+    }
+    None
+}
+
+fn same_family(a: &str, b: &str) -> bool {
+    let norm = |x: &str| {
+        match x {
+            "i386" | "i486" | "i586" | "i686" | "x86" => "i686",
+            "amd64" | "x86_64" => "x86_64",
+            "arm64" | "aarch64" => "aarch64",
+            other => other,
+        }
+        .to_string()
+    };
+    norm(a) == norm(b)
+}
+
+fn explain(t: &Technology, r: &TechReport) -> Vec<String> {
+    let mut why = vec![format!(
+        "{}: {} (performance class {} of 5: {})",
+        r.verdict.as_str(),
+        r.summary,
+        t.performance_rank,
+        match t.performance_rank {
+            1 => "native speed",
+            2 => "near native",
+            3 => "moderate overhead",
+            4 => "emulation, slow",
+            _ => "slow",
+        }
+    )];
+    let iso = t.isolation.join(", ");
+    if !iso.is_empty() {
+        why.push(format!("isolation: {iso}"));
+    }
+    if !t.features.is_empty() {
+        why.push(format!("offers: {}", t.features.join(", ")));
+    }
+    if !maintained(&t.status) {
+        why.push(format!("status: {}", t.status));
+    }
+    why
+}
+
+/// Rank the options.
+pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, Error> {
+    for n in &req.needs {
+        if !KNOWN_NEEDS.contains(&n.as_str()) {
+            return Err(Error::Unsupported(format!(
+                "--need {n:?}: known needs are {}",
+                KNOWN_NEEDS.join(", ")
+            )));
+        }
+    }
+    let host_arch = report.host.arch.as_deref();
+    let mut fitting: Vec<(&Technology, &TechReport, usize)> = Vec::new();
+    let mut excluded = Vec::new();
+    for (i, t) in table.technologies.iter().enumerate() {
+        if t.category == "capability" {
+            continue;
+        }
+        let Some(r) = report.get(&t.id) else { continue };
+        match misfit(t, req, host_arch) {
+            Some(why) => excluded.push(Excluded {
+                id: t.id.clone(),
+                why: format!("{}: {why}", t.name),
+            }),
+            None => fitting.push((t, r, i)),
+        }
+    }
+    // The best fitting option regardless of its verdict, among those a host change can reach.
+    let ideal = fitting
+        .iter()
+        .filter(|(_, r, _)| {
+            matches!(
+                r.verdict,
+                Verdict::Ready | Verdict::Available | Verdict::NeedsHostChange
+            )
+        })
+        .filter(|(t, _, _)| maintained(&t.status))
+        .min_by_key(|(t, r, i)| (t.performance_rank, r.verdict != Verdict::Ready, *i));
+    let blocked_best = ideal
+        .filter(|(_, r, _)| r.verdict != Verdict::Ready)
+        .map(|(t, r, _)| Recommendation {
+            id: t.id.clone(),
+            verdict: r.verdict,
+            why: vec![format!(
+                "{} would be the best fit here, but it is {}: {}",
+                t.name,
+                r.verdict.as_str(),
+                r.summary
+            )],
+            steps: r.remediation.clone(),
+        });
+    let mut recs: Vec<(&Technology, &TechReport, usize)> = Vec::new();
+    for (t, r, i) in fitting {
+        if matches!(r.verdict, Verdict::Ready | Verdict::Available) {
+            recs.push((t, r, i));
+        } else {
+            excluded.push(Excluded {
+                id: t.id.clone(),
+                why: format!("{}: {} here: {}", t.name, r.verdict.as_str(), r.summary),
+            });
+        }
+    }
+    recs.sort_by_key(|(t, r, i)| {
+        (
+            r.verdict != Verdict::Ready,
+            t.performance_rank,
+            !maintained(&t.status),
+            *i,
+        )
+    });
+    let recommendations = recs
+        .into_iter()
+        .map(|(t, r, _)| Recommendation {
+            id: t.id.clone(),
+            verdict: r.verdict,
+            why: explain(t, r),
+            steps: r.remediation.clone(),
+        })
+        .collect();
+    Ok(Advice {
+        request: req.clone(),
+        blocked_best,
+        recommendations,
+        excluded,
+    })
+}
+
+/// The advice for a person.
+pub fn render_text(a: &Advice, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(b) = &a.blocked_best {
+        writeln!(out, "First: {}", crate::render::clean(&b.why.join("; ")))?;
+        for (i, s) in b.steps.iter().enumerate() {
+            writeln!(out, "  {}. {}", i + 1, crate::render::clean(s))?;
+        }
+        writeln!(out)?;
+    }
+    if a.recommendations.is_empty() {
+        writeln!(
+            out,
+            "Nothing that fits this workload is ready or available on this host."
+        )?;
+    } else {
+        writeln!(out, "Recommended on this host, best first:")?;
+        for (i, r) in a.recommendations.iter().enumerate() {
+            writeln!(out, "  {}. {} ({})", i + 1, r.id, r.verdict.as_str())?;
+            for w in &r.why {
+                writeln!(out, "       {}", crate::render::clean(w))?;
+            }
+            for s in &r.steps {
+                writeln!(out, "       to do: {}", crate::render::clean(s))?;
+            }
+        }
+    }
+    if !a.excluded.is_empty() {
+        writeln!(out, "\nLeft out:")?;
+        for e in &a.excluded {
+            writeln!(out, "  {}: {}", e.id, crate::render::clean(&e.why))?;
+        }
+    }
+    Ok(())
+}

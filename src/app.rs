@@ -1,0 +1,144 @@
+//! Runs one command with validated options. Library errors become `anyhow` errors here, at the top.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use virtprobe::render::{self, Render};
+use virtprobe::report::Verdict;
+use virtprobe::{Error, advise, capture, serve};
+
+use crate::cli::{Cli, ColorChoice, Command, Format};
+
+fn color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+fn emit(r: &dyn Render, report: &virtprobe::report::Report, ctx: &render::Context) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    r.render(report, ctx, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = render::Context {
+        color: color(cli.color),
+        ..Default::default()
+    };
+    let table = virtprobe::load_table(cli.data.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Report {
+        format: if cli.json { Format::Json } else { Format::Text },
+    });
+    if let Command::Schema = command {
+        let schema = schemars::schema_for!(virtprobe::report::Report);
+        println!("{}", serde_json::to_string_pretty(&schema)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let fs = virtprobe::open_host(cli.root.as_deref())?;
+    match command {
+        Command::Serve(args) => {
+            serve::run(serve::Options {
+                root: cli.root.clone(),
+                data: cli.data.clone(),
+                interval: args.interval,
+                status: args.status,
+                prometheus: args.prometheus,
+                nfd: args.nfd,
+                cycles: args.cycles,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Capture { dir } => {
+            let n = capture::capture(&table, &dir)
+                .with_context(|| format!("capture into {}", dir.display()))?;
+            eprintln!(
+                "virtprobe: captured {n} files and the live answers into {}",
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        command => {
+            let live = virtprobe::live_sources(&fs)?;
+            let (report, _) = virtprobe::run(&fs, live.as_ref(), &table);
+            match command {
+                Command::Report { format } => {
+                    let format = if cli.json { Format::Json } else { format };
+                    let r: &dyn Render = match format {
+                        Format::Text => &render::Text,
+                        Format::Json => &render::Json,
+                        Format::Prometheus => &render::Prometheus,
+                        Format::Nfd => &render::Nfd,
+                    };
+                    emit(r, &report, &ctx)?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Command::Explain { id } => {
+                    let t = report
+                        .get(&id)
+                        .ok_or_else(|| Error::UnknownTechnology(id.clone()))?;
+                    if cli.json {
+                        println!("{}", serde_json::to_string_pretty(t)?);
+                    } else {
+                        emit(&render::Explain(t), &report, &ctx)?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Command::Check { ids, quiet } => {
+                    let mut all = true;
+                    for id in &ids {
+                        let t = report
+                            .get(id)
+                            .ok_or_else(|| Error::UnknownTechnology(id.clone()))?;
+                        if t.verdict != Verdict::Ready {
+                            all = false;
+                        }
+                        if !quiet {
+                            println!(
+                                "{}: {} — {}",
+                                t.id,
+                                t.verdict.as_str(),
+                                render::clean(&t.summary)
+                            );
+                        }
+                    }
+                    Ok(if all {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    })
+                }
+                Command::Advise(a) => {
+                    let req = advise::Request {
+                        guest_os: format!("{:?}", a.guest_os).to_lowercase(),
+                        guest_arch: a.guest_arch,
+                        isolation: a.isolation.map(|i| format!("{i:?}").to_lowercase()),
+                        needs: a.need,
+                        open_source_only: a.license.is_some(),
+                    };
+                    let advice = advise::advise(&report, &table, &req)?;
+                    if cli.json {
+                        println!("{}", serde_json::to_string_pretty(&advice)?);
+                    } else {
+                        let stdout = std::io::stdout();
+                        let mut out = stdout.lock();
+                        advise::render_text(&advice, &mut out)?;
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Command::Serve(_) | Command::Capture { .. } | Command::Schema => {
+                    unreachable!("handled above")
+                }
+            }
+        }
+    }
+}

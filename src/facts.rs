@@ -1,0 +1,215 @@
+//! The typed set of host facts the probe gathers and the rules read.
+//!
+//! A fact has a dotted name (`cpu.flags`, `kernel.config`, `kvm.create_vm`…), a value or the reason
+//! it is unknown, and the source it came from (a file path, `cpuid`, an ioctl). Rules never see files,
+//! only facts, so a fact that could not be read makes the rules that need it `unknown` instead of
+//! failing them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::version::KVersion;
+
+/// A fact's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Yes or no.
+    Bool(bool),
+    /// A number.
+    Int(i64),
+    /// A word or a line.
+    Str(String),
+    /// A kernel-style version.
+    Version(KVersion),
+    /// A set of names (CPU flags, modules, installed tools, existing paths).
+    Set(BTreeSet<String>),
+    /// Names with values (kernel config, module parameters).
+    Map(BTreeMap<String, String>),
+}
+
+impl Value {
+    /// The kind of value, for messages and data-file validation.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Str(_) => "string",
+            Value::Version(_) => "version",
+            Value::Set(_) => "set",
+            Value::Map(_) => "map",
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Version(v) => write!(f, "{v}"),
+            Value::Set(s) => write!(f, "{} entries", s.len()),
+            Value::Map(m) => write!(f, "{} entries", m.len()),
+        }
+    }
+}
+
+/// One fact: a value or why it is unknown, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    /// The value, or the reason it could not be read.
+    pub value: Result<Value, String>,
+    /// Where it came from: a host path, `cpuid`, `ioctl /dev/kvm`, `uname`…
+    pub source: String,
+}
+
+/// Something the probe could not read, listed in the report's `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ProbeError {
+    /// The fact that stays unknown because of it.
+    pub fact: String,
+    /// What went wrong, with the path.
+    pub message: String,
+}
+
+/// All facts of one probe.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    map: BTreeMap<String, Fact>,
+    /// What could not be read.
+    pub errors: Vec<ProbeError>,
+}
+
+/// Every fact name the probe can produce, with its kind. Data files are checked against this list.
+pub const KNOWN_FACTS: &[(&str, &str)] = &[
+    ("arch", "string"),
+    ("cpu.vendor", "string"),
+    ("cpu.model", "string"),
+    ("cpu.flags", "set"),
+    ("cpu.platform", "string"),
+    ("cpu.virt_extension", "string"),
+    ("cpu.virt_extension_state", "string"),
+    ("cpu.count", "int"),
+    ("cpuid.vmx", "bool"),
+    ("cpuid.svm", "bool"),
+    ("cpuid.hypervisor", "bool"),
+    ("cpuid.hypervisor_signature", "string"),
+    ("kernel.release", "string"),
+    ("kernel.version", "version"),
+    ("kernel.config", "map"),
+    ("kernel.modules", "set"),
+    ("kernel.module_support", "bool"),
+    ("kernel.cmdline", "string"),
+    ("module.param", "map"),
+    ("path", "set"),
+    ("tool", "set"),
+    ("kvm.device", "bool"),
+    ("kvm.open", "bool"),
+    ("kvm.api_version", "int"),
+    ("kvm.create_vm", "bool"),
+    ("kvm.create_vcpu", "bool"),
+    ("kvm.error", "string"),
+    ("iommu.groups", "int"),
+    ("virt.hypervisor", "string"),
+    ("virt.container", "string"),
+    ("virt.xen_role", "string"),
+    ("virt.s390_layers", "string"),
+    ("virt.ppc_lpar", "string"),
+    ("dmi.sys_vendor", "string"),
+    ("dmi.product_name", "string"),
+    ("dt.model", "string"),
+    ("dt.compatible", "string"),
+    ("openvz.role", "string"),
+    ("vserver.role", "string"),
+    ("user.root", "bool"),
+    ("user.groups", "set"),
+    ("cgroup.version", "string"),
+    ("cgroup.controllers", "set"),
+    ("ns.available", "set"),
+    ("userns.max", "int"),
+    ("userns.subids", "bool"),
+];
+
+impl Facts {
+    /// Record a known value.
+    pub fn set(&mut self, name: &str, value: Value, source: impl Into<String>) {
+        self.map.insert(
+            name.to_string(),
+            Fact {
+                value: Ok(value),
+                source: source.into(),
+            },
+        );
+    }
+
+    /// Record that a fact is unknown and why; the reason is also listed in `errors`.
+    pub fn unknown(&mut self, name: &str, reason: impl Into<String>, source: impl Into<String>) {
+        let reason = reason.into();
+        self.errors.push(ProbeError {
+            fact: name.to_string(),
+            message: reason.clone(),
+        });
+        self.unknown_quiet(name, reason, source);
+    }
+
+    /// Record that a fact is unknown without listing an error (expected gaps, such as the live-only
+    /// sources of a captured tree that has none).
+    pub fn unknown_quiet(
+        &mut self,
+        name: &str,
+        reason: impl Into<String>,
+        source: impl Into<String>,
+    ) {
+        self.map.insert(
+            name.to_string(),
+            Fact {
+                value: Err(reason.into()),
+                source: source.into(),
+            },
+        );
+    }
+
+    /// A fact by name.
+    pub fn get(&self, name: &str) -> Option<&Fact> {
+        self.map.get(name)
+    }
+
+    /// A string fact's value, when known.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        match self.get(name).map(|f| &f.value) {
+            Some(Ok(Value::Str(s))) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A bool fact's value, when known.
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.get(name).map(|f| &f.value) {
+            Some(Ok(Value::Bool(b))) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// A set fact, when known.
+    pub fn set_of(&self, name: &str) -> Option<&BTreeSet<String>> {
+        match self.get(name).map(|f| &f.value) {
+            Some(Ok(Value::Set(s))) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A map fact, when known.
+    pub fn map_of(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        match self.get(name).map(|f| &f.value) {
+            Some(Ok(Value::Map(m))) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// All facts, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Fact)> {
+        self.map.iter()
+    }
+}

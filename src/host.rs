@@ -1,0 +1,343 @@
+//! The host file system seen through a root.
+//!
+//! Every file the probe reads goes through [`HostFs`]. On a live host the root is `/` and paths are
+//! used as they are. With `--root DIR` every path resolves under `DIR` the way `chroot` would: an
+//! absolute symlink restarts at `DIR`, `..` never climbs above it, so a captured tree can never make
+//! the probe read the machine it runs on. Reads are bounded in size, never block on FIFOs or
+//! devices, and are cached so a file is read once per probe even when several facts need it. The
+//! list of files read is kept, which is what `virtprobe capture` copies.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+/// Largest file the probe reads (8 MiB). A real `/proc/cpuinfo` of a 1024-CPU host is about 1.5 MiB.
+pub const MAX_READ: u64 = 8 * 1024 * 1024;
+/// Symlinks followed while resolving one path before it counts as a loop (as Linux's `MAXSYMLINKS`).
+const MAX_LINKS: usize = 40;
+
+/// Why a host file could not be read. Each becomes an `unknown` fact with this text as the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The file does not exist.
+    #[error("{0}: not found")]
+    NotFound(String),
+    /// The invoking user may not read it.
+    #[error("{0}: permission denied")]
+    PermissionDenied(String),
+    /// A directory, FIFO, socket or device stands where a regular file was expected.
+    #[error("{0}: not a regular file")]
+    NotAFile(String),
+    /// Larger than [`MAX_READ`].
+    #[error("{0}: larger than {1} bytes, not read")]
+    TooLarge(String, u64),
+    /// More than 40 symlinks while resolving.
+    #[error("{0}: too many levels of symbolic links")]
+    SymlinkLoop(String),
+    /// Any other I/O error.
+    #[error("{0}: {1}")]
+    Io(String, String),
+}
+
+impl ReadError {
+    /// True when the file simply is not there (as opposed to unreadable).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ReadError::NotFound(_))
+    }
+}
+
+fn io_error(path: &str, e: &std::io::Error) -> ReadError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound(path.to_string()),
+        std::io::ErrorKind::PermissionDenied => ReadError::PermissionDenied(path.to_string()),
+        _ => match e.raw_os_error() {
+            Some(libc::ELOOP) => ReadError::SymlinkLoop(path.to_string()),
+            Some(libc::ENOTDIR) => ReadError::NotFound(path.to_string()),
+            Some(libc::EISDIR) => ReadError::NotAFile(path.to_string()),
+            _ => ReadError::Io(path.to_string(), e.to_string()),
+        },
+    }
+}
+
+type Cached = Result<Rc<[u8]>, ReadError>;
+
+/// What the probe learned of a path without reading it, recorded for `virtprobe capture`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Touch {
+    /// It exists and is a directory.
+    Dir,
+    /// It exists and is not a directory.
+    Other,
+    /// A directory listing.
+    Listed(Vec<String>),
+}
+
+/// The host's file system under a root, with a read cache and a record of what was read.
+#[derive(Debug)]
+pub struct HostFs {
+    root: PathBuf,
+    live: bool,
+    cache: RefCell<BTreeMap<String, Cached>>,
+    touched: Option<RefCell<BTreeMap<String, Touch>>>,
+}
+
+impl HostFs {
+    /// The running host: root `/`, live sources allowed.
+    pub fn live() -> Self {
+        HostFs {
+            root: PathBuf::from("/"),
+            live: true,
+            cache: RefCell::default(),
+            touched: None,
+        }
+    }
+
+    /// The running host, recording every path it looks at (for `virtprobe capture`).
+    pub fn live_recording() -> Self {
+        HostFs {
+            touched: Some(RefCell::default()),
+            ..HostFs::live()
+        }
+    }
+
+    /// A captured tree. `dir` must be a directory; it is canonicalised once.
+    pub fn with_root(dir: &Path) -> Result<Self, ReadError> {
+        let shown = dir.display().to_string();
+        let canon = std::fs::canonicalize(dir).map_err(|e| io_error(&shown, &e))?;
+        if !canon.is_dir() {
+            return Err(ReadError::NotAFile(shown));
+        }
+        let live = canon == Path::new("/");
+        Ok(HostFs {
+            root: canon,
+            live,
+            cache: RefCell::default(),
+            touched: None,
+        })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// True when this is the running host (root `/`): CPUID, ioctls and uname may be used.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    /// Resolve a host path (absolute, e.g. `/proc/cpuinfo`) to a real path, confined to the root.
+    pub fn resolve(&self, path: &str) -> Result<PathBuf, ReadError> {
+        if self.live {
+            return Ok(PathBuf::from(path));
+        }
+        let mut pending: Vec<std::ffi::OsString> = Vec::new();
+        push_components(&mut pending, Path::new(path));
+        let mut resolved: Vec<std::ffi::OsString> = Vec::new();
+        let mut links = 0usize;
+        while let Some(part) = pending.pop() {
+            if part == ".." {
+                resolved.pop();
+                continue;
+            }
+            let mut candidate = self.root.clone();
+            candidate.extend(resolved.iter());
+            candidate.push(&part);
+            match std::fs::symlink_metadata(&candidate) {
+                Ok(md) if md.file_type().is_symlink() => {
+                    links += 1;
+                    if links > MAX_LINKS {
+                        return Err(ReadError::SymlinkLoop(path.to_string()));
+                    }
+                    let target = std::fs::read_link(&candidate).map_err(|e| io_error(path, &e))?;
+                    if target.is_absolute() {
+                        resolved.clear();
+                    }
+                    push_components(&mut pending, &target);
+                }
+                Ok(_) => resolved.push(part),
+                Err(e) => {
+                    if e.kind() == std::io::ErrorKind::NotFound
+                        || e.raw_os_error() == Some(libc::ENOTDIR)
+                    {
+                        return Err(ReadError::NotFound(path.to_string()));
+                    }
+                    return Err(io_error(path, &e));
+                }
+            }
+        }
+        let mut out = self.root.clone();
+        out.extend(resolved.iter());
+        Ok(out)
+    }
+
+    /// Metadata of a host path (following symlinks inside the root).
+    pub fn metadata(&self, path: &str) -> Result<Metadata, ReadError> {
+        let real = self.resolve(path)?;
+        let md = std::fs::metadata(&real).map_err(|e| io_error(path, &e))?;
+        if let Some(t) = &self.touched {
+            t.borrow_mut()
+                .entry(path.to_string())
+                .or_insert(if md.is_dir() {
+                    Touch::Dir
+                } else {
+                    Touch::Other
+                });
+        }
+        Ok(md)
+    }
+
+    /// True when the path exists (any file type).
+    pub fn exists(&self, path: &str) -> bool {
+        self.metadata(path).is_ok()
+    }
+
+    /// The names in a directory, sorted. Bounded to 100 000 entries.
+    pub fn read_dir(&self, path: &str) -> Result<Vec<String>, ReadError> {
+        let real = self.resolve(path)?;
+        let rd = std::fs::read_dir(&real).map_err(|e| io_error(path, &e))?;
+        let mut names: Vec<String> = rd
+            .take(100_000)
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        if let Some(t) = &self.touched {
+            t.borrow_mut()
+                .insert(path.to_string(), Touch::Listed(names.clone()));
+        }
+        Ok(names)
+    }
+
+    /// Read a whole file (bounded, cached, never blocking on FIFOs or devices).
+    pub fn read(&self, path: &str) -> Result<Rc<[u8]>, ReadError> {
+        if let Some(hit) = self.cache.borrow().get(path) {
+            return hit.clone();
+        }
+        let result = self.read_uncached(path).map(Rc::from);
+        self.cache
+            .borrow_mut()
+            .insert(path.to_string(), result.clone());
+        result
+    }
+
+    /// Read a file as text; invalid UTF-8 is replaced, never an error.
+    pub fn read_string(&self, path: &str) -> Result<String, ReadError> {
+        self.read(path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// Read a one-line file, trimmed.
+    pub fn read_trimmed(&self, path: &str) -> Result<String, ReadError> {
+        self.read_string(path).map(|s| {
+            s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                .to_string()
+        })
+    }
+
+    fn read_uncached(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+        let real = self.resolve(path)?;
+        let mut opts = OpenOptions::new();
+        opts.read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY);
+        if !self.live {
+            opts.custom_flags(
+                libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NOFOLLOW,
+            );
+        }
+        let file: File = opts.open(&real).map_err(|e| io_error(path, &e))?;
+        let md = file.metadata().map_err(|e| io_error(path, &e))?;
+        let ft = md.file_type();
+        if ft.is_dir()
+            || ft.is_fifo()
+            || ft.is_socket()
+            || ft.is_block_device()
+            || ft.is_char_device()
+        {
+            return Err(ReadError::NotAFile(path.to_string()));
+        }
+        let mut buf = Vec::with_capacity(md.len().min(MAX_READ) as usize + 1);
+        file.take(MAX_READ + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| io_error(path, &e))?;
+        if buf.len() as u64 > MAX_READ {
+            return Err(ReadError::TooLarge(path.to_string(), MAX_READ));
+        }
+        Ok(buf)
+    }
+
+    /// Paths looked at without being read (existence checks, listings), when recording.
+    pub fn touched(&self) -> BTreeMap<String, Touch> {
+        self.touched
+            .as_ref()
+            .map(|t| t.borrow().clone())
+            .unwrap_or_default()
+    }
+
+    /// Read results so far: path → content, for the paths that held a readable regular file.
+    pub fn contents(&self) -> Vec<(String, Rc<[u8]>)> {
+        self.cache
+            .borrow()
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().ok().map(|b| (k.clone(), b.clone())))
+            .collect()
+    }
+
+    /// The host paths read so far that held a readable regular file.
+    pub fn files_read(&self) -> Vec<String> {
+        self.cache
+            .borrow()
+            .iter()
+            .filter(|(_, v)| v.is_ok())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+fn push_components(stack: &mut Vec<std::ffi::OsString>, p: &Path) {
+    // `stack` is popped from the end, so push in reverse order.
+    let parts: Vec<std::ffi::OsString> = p
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    stack.extend(parts.into_iter().rev());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn symlinks_stay_inside_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+        std::fs::write(root.join("usr/lib/os-release"), "ID=test\n").unwrap();
+        symlink("../usr/lib/os-release", root.join("etc/os-release")).unwrap();
+        symlink("/etc/hostname", root.join("etc/abs")).unwrap();
+        symlink("../../../../../../etc/passwd", root.join("etc/up")).unwrap();
+        symlink("loop2", root.join("etc/loop1")).unwrap();
+        symlink("loop1", root.join("etc/loop2")).unwrap();
+        let fs = HostFs::with_root(root).unwrap();
+        assert_eq!(fs.read_string("/etc/os-release").unwrap(), "ID=test\n");
+        assert!(fs.read("/etc/abs").unwrap_err().is_not_found());
+        // `..` is clamped at the root: /etc/passwd of the tree, which does not exist.
+        assert!(fs.read("/etc/up").unwrap_err().is_not_found());
+        assert!(matches!(
+            fs.read("/etc/loop1"),
+            Err(ReadError::SymlinkLoop(_))
+        ));
+        assert!(matches!(fs.read("/etc"), Err(ReadError::NotAFile(_))));
+        assert_eq!(fs.files_read(), vec!["/etc/os-release".to_string()]);
+    }
+}

@@ -1,0 +1,334 @@
+//! Kernel facts: release, version, configuration, modules, module parameters, command line.
+//!
+//! Reads, through the host root:
+//! - `/proc/sys/kernel/osrelease` (captured trees; a live host asks `uname(2)`), the release;
+//! - the kernel configuration from the first readable of `/proc/config.gz`, `/boot/config-R`,
+//!   `/lib/modules/R/build/.config`, `/usr/lib/modules/R/config` and the other places distributions
+//!   put it (node-feature-discovery's list), recording which one was used. A gzip file is inflated
+//!   with a 64 MiB bound, so a decompression bomb becomes an error, not an outage;
+//! - `/proc/modules` (loaded modules; absent on kernels built without module support),
+//!   `/sys/module` (loaded modules and built-ins with parameters) and `/lib/modules/R/modules.builtin`;
+//! - `/sys/module/M/parameters/P` only for the parameters the technology table asks about;
+//! - `/proc/cmdline`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+
+use procfs::FromBufRead;
+
+use crate::facts::{Facts, Value};
+use crate::host::HostFs;
+use crate::version::KVersion;
+
+/// The most a compressed kernel config may inflate to (a real one is about 300 KiB).
+pub const MAX_CONFIG: u64 = 64 * 1024 * 1024;
+
+/// Where kernel configurations are looked for, in order; `{R}` is the release.
+pub const CONFIG_PATHS: &[&str] = &[
+    "/proc/config.gz",
+    "/boot/config-{R}",
+    "/lib/modules/{R}/build/.config",
+    "/usr/lib/modules/{R}/config",
+    "/usr/src/linux-{R}/.config",
+    "/usr/lib/ostree-boot/config-{R}",
+    "/usr/lib/kernel/config-{R}",
+    "/usr/src/linux-headers-{R}/.config",
+];
+
+/// Parse kernel config text into `NAME` (without `CONFIG_`) → `y`, `m` or the value (quotes
+/// removed). Options that are `not set` are absent, as in the kernel's own format.
+pub fn parse_config(text: &str) -> BTreeMap<String, String> {
+    let parsed = procfs::KernelConfig::from_buf_read(text.as_bytes())
+        .map(|c| c.0)
+        .unwrap_or_default();
+    parsed
+        .into_iter()
+        .filter_map(|(k, v)| {
+            let name = k.trim().strip_prefix("CONFIG_")?.to_string();
+            let value = match v {
+                procfs::ConfigSetting::Yes => "y".to_string(),
+                procfs::ConfigSetting::Module => "m".to_string(),
+                procfs::ConfigSetting::Value(s) => s.trim().trim_matches('"').to_string(),
+            };
+            (!name.is_empty()).then_some((name, value))
+        })
+        .collect()
+}
+
+/// Inflate a gzip stream with a size bound.
+pub fn gunzip_bounded(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut dec = flate2::read::GzDecoder::new(bytes).take(limit + 1);
+    dec.read_to_end(&mut out)
+        .map_err(|e| format!("not a valid gzip file ({e})"))?;
+    if out.len() as u64 > limit {
+        return Err(format!("inflates to more than {limit} bytes, not read"));
+    }
+    Ok(out)
+}
+
+/// Module names from `/proc/modules` text (the first word of each line).
+pub fn parse_proc_modules(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Module names from `modules.builtin` (`kernel/arch/x86/kvm/kvm.ko` → `kvm`).
+pub fn parse_modules_builtin(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| {
+            let file = l.trim().rsplit('/').next()?;
+            let name = file.strip_suffix(".ko").unwrap_or(file);
+            (!name.is_empty()).then(|| name.replace('-', "_"))
+        })
+        .collect()
+}
+
+/// Gather the kernel facts. `release` is from `uname` on a live host, else `None`.
+pub fn probe(
+    fs: &HostFs,
+    facts: &mut Facts,
+    live_release: Option<String>,
+    params: &BTreeSet<String>,
+    want_config: bool,
+) {
+    let (release, release_src) = match live_release {
+        Some(r) => (Some(r), "uname".to_string()),
+        None => match fs.read_trimmed("/proc/sys/kernel/osrelease") {
+            Ok(r) if !r.is_empty() => (Some(r), "/proc/sys/kernel/osrelease".to_string()),
+            Ok(_) => {
+                facts.unknown(
+                    "kernel.release",
+                    "/proc/sys/kernel/osrelease: empty",
+                    "/proc/sys/kernel/osrelease",
+                );
+                (None, String::new())
+            }
+            Err(e) => {
+                facts.unknown(
+                    "kernel.release",
+                    e.to_string(),
+                    "/proc/sys/kernel/osrelease",
+                );
+                (None, String::new())
+            }
+        },
+    };
+    if let Some(r) = &release {
+        facts.set("kernel.release", Value::Str(r.clone()), release_src.clone());
+        match r.parse::<KVersion>() {
+            Ok(v) => facts.set("kernel.version", Value::Version(v), release_src.clone()),
+            Err(e) => facts.unknown("kernel.version", e.to_string(), release_src.clone()),
+        }
+    } else {
+        facts.unknown_quiet("kernel.version", "kernel release unknown", "");
+    }
+
+    if want_config {
+        probe_config(fs, facts, release.as_deref());
+    }
+
+    // Modules: loaded (/proc/modules), present in /sys/module, built in (modules.builtin).
+    let mut modules = BTreeSet::new();
+    let mut sources = Vec::new();
+    let mut have_proc_modules = false;
+    match fs.read_string("/proc/modules") {
+        Ok(t) => {
+            modules.extend(parse_proc_modules(&t));
+            sources.push("/proc/modules");
+            have_proc_modules = true;
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => facts.errors.push(crate::facts::ProbeError {
+            fact: "kernel.modules".into(),
+            message: e.to_string(),
+        }),
+    }
+    match fs.read_dir("/sys/module") {
+        Ok(names) => {
+            modules.extend(names);
+            sources.push("/sys/module");
+        }
+        Err(e) if e.is_not_found() => {}
+        Err(e) => facts.errors.push(crate::facts::ProbeError {
+            fact: "kernel.modules".into(),
+            message: e.to_string(),
+        }),
+    }
+    if let Some(r) = &release {
+        for dir in ["/lib/modules", "/usr/lib/modules"] {
+            let p = format!("{dir}/{r}/modules.builtin");
+            if let Ok(t) = fs.read_string(&p) {
+                modules.extend(parse_modules_builtin(&t));
+                sources.push(if dir == "/lib/modules" {
+                    "/lib/modules/R/modules.builtin"
+                } else {
+                    "/usr/lib/modules/R/modules.builtin"
+                });
+                break;
+            }
+        }
+    }
+    if sources.is_empty() {
+        facts.unknown(
+            "kernel.modules",
+            "neither /proc/modules nor /sys/module could be read",
+            "/proc/modules",
+        );
+    } else {
+        facts.set("kernel.modules", Value::Set(modules), sources.join(", "));
+    }
+    let config_modules = facts
+        .map_of("kernel.config")
+        .map(|c| c.get("MODULES").is_some_and(|v| v == "y"));
+    match (have_proc_modules, config_modules) {
+        (true, _) => facts.set("kernel.module_support", Value::Bool(true), "/proc/modules"),
+        (false, Some(m)) => facts.set(
+            "kernel.module_support",
+            Value::Bool(m),
+            "kernel config CONFIG_MODULES",
+        ),
+        (false, None) => facts.set(
+            "kernel.module_support",
+            Value::Bool(false),
+            "/proc/modules absent",
+        ),
+    }
+
+    // Only the module parameters the table asks about.
+    let mut values = BTreeMap::new();
+    for key in params {
+        if let Some((m, p)) = key.split_once('.')
+            && let Ok(v) = fs.read_trimmed(&format!("/sys/module/{m}/parameters/{p}"))
+        {
+            values.insert(key.clone(), v);
+        }
+    }
+    facts.set(
+        "module.param",
+        Value::Map(values),
+        "/sys/module/*/parameters",
+    );
+
+    match fs.read_trimmed("/proc/cmdline") {
+        Ok(c) => facts.set("kernel.cmdline", Value::Str(c), "/proc/cmdline"),
+        Err(e) => facts.unknown_quiet("kernel.cmdline", e.to_string(), "/proc/cmdline"),
+    }
+}
+
+fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>) {
+    let mut tried = Vec::new();
+    for pattern in CONFIG_PATHS {
+        let path = match (pattern.contains("{R}"), release) {
+            (true, Some(r)) => pattern.replace("{R}", r),
+            (true, None) => continue,
+            (false, _) => pattern.to_string(),
+        };
+        let bytes = match fs.read(&path) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                tried.push(e.to_string());
+                continue;
+            }
+        };
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            match gunzip_bounded(&bytes, MAX_CONFIG) {
+                Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+                Err(e) => {
+                    tried.push(format!("{path}: {e}"));
+                    continue;
+                }
+            }
+        } else if path.ends_with(".gz") {
+            tried.push(format!("{path}: not a gzip file"));
+            continue;
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        let map = parse_config(&text);
+        if map.is_empty() {
+            tried.push(format!("{path}: no CONFIG_ lines"));
+            continue;
+        }
+        facts.set("kernel.config", Value::Map(map), path);
+        for t in tried {
+            facts.errors.push(crate::facts::ProbeError {
+                fact: "kernel.config".into(),
+                message: t,
+            });
+        }
+        return;
+    }
+    let why = if tried.is_empty() {
+        "no kernel config found (/proc/config.gz, /boot/config-R, /lib/modules/R/build/.config, /usr/lib/modules/R/config…)".to_string()
+    } else {
+        tried.join("; ")
+    };
+    facts.unknown("kernel.config", why, "/proc/config.gz");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn config_lines() {
+        let m = parse_config(
+            "# comment\nCONFIG_KVM=y\nCONFIG_KVM_AMD=m\n# CONFIG_KVM_INTEL is not set\nCONFIG_LOCALVERSION=\"-generic\"\nCONFIG_=y\n",
+        );
+        assert_eq!(m.get("KVM").map(String::as_str), Some("y"));
+        assert_eq!(m.get("KVM_AMD").map(String::as_str), Some("m"));
+        assert_eq!(m.get("LOCALVERSION").map(String::as_str), Some("-generic"));
+        assert!(!m.contains_key("KVM_INTEL"));
+        assert!(!m.contains_key(""));
+    }
+
+    #[test]
+    fn builtin_names() {
+        let s =
+            parse_modules_builtin("kernel/arch/x86/kvm/kvm.ko\nkernel/arch/x86/kvm/kvm-pvm.ko\n\n");
+        assert!(s.contains("kvm") && s.contains("kvm_pvm"));
+        let p = parse_proc_modules(
+            "kvm_intel 372736 0 - Live 0x0\nkvm 1142784 1 kvm_intel, Live 0x0\n",
+        );
+        assert!(p.contains("kvm_intel") && p.contains("kvm"));
+    }
+
+    #[test]
+    fn gzip_bomb_is_bounded() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&vec![b'A'; 2 * 1024 * 1024]).unwrap();
+        let gz = enc.finish().unwrap();
+        assert!(
+            gunzip_bounded(&gz, 1024 * 1024)
+                .unwrap_err()
+                .contains("more than")
+        );
+        assert!(gunzip_bounded(b"not gzip at all", 1024).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(20_000)))]
+        #[test]
+        fn config_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_config(&String::from_utf8_lossy(&bytes));
+        }
+        #[test]
+        fn config_round_trip(opts in proptest::collection::btree_map("[A-Z][A-Z0-9_]{0,20}", "(y|m|[a-z0-9]{1,8})", 0..20)) {
+            let text: String = opts.iter().map(|(k, v)| format!("CONFIG_{k}={v}\n")).collect();
+            prop_assert_eq!(parse_config(&text), opts);
+        }
+        #[test]
+        fn modules_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let t = String::from_utf8_lossy(&bytes);
+            let _ = parse_proc_modules(&t);
+            let _ = parse_modules_builtin(&t);
+        }
+    }
+}

@@ -1,0 +1,605 @@
+//! The probe: one pass over the host that gathers every fact the technology table needs.
+//!
+//! Each source has its module ([`cpu`], [`cpuid`], [`kernel`], [`kvm`], [`virt`]); this module runs
+//! them in order and adds the small ones: architecture, device and marker paths, installed tools,
+//! the invoking user, cgroups and namespaces. The table says which module parameters, paths and
+//! tools it needs ([`Needs`]), and only those are read. A source that fails leaves its facts
+//! unknown with the reason in `errors`; nothing here aborts.
+//!
+//! Small sources read here: `/proc/sys/kernel/arch` (captured trees), the bin and sbin folders
+//! (tools), `/sys/fs/cgroup/cgroup.controllers` or `/proc/cgroups`, `/proc/self/ns`,
+//! `/proc/sys/user/max_user_namespaces`, `/etc/subuid`, `/sys/kernel/iommu_groups`.
+
+pub mod cpu;
+pub mod cpuid;
+pub mod kernel;
+pub mod kvm;
+pub mod live;
+pub mod virt;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::facts::{Facts, ProbeError, Value};
+use crate::host::HostFs;
+use cpu::CpuInfo;
+use cpuid::CpuidFacts;
+use live::{KvmOutcome, Live};
+use virt::Virtualization;
+
+/// What the technology table asks the probe to look at, beyond the fixed facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Module parameters, `module.param`.
+    pub params: BTreeSet<String>,
+    /// Paths whose existence matters.
+    pub paths: BTreeSet<String>,
+    /// Tools (exact names, or prefixes ending in `*`).
+    pub tools: BTreeSet<String>,
+    /// Whether any rule reads the kernel configuration.
+    pub config: bool,
+}
+
+/// Everything one probe found.
+#[derive(Debug, Clone)]
+pub struct Probed {
+    /// The facts the rules read.
+    pub facts: Facts,
+    /// `/proc/cpuinfo`, parsed.
+    pub cpu: CpuInfo,
+    /// CPUID, when read.
+    pub cpuid: Option<CpuidFacts>,
+    /// Running-under detection.
+    pub virt: Virtualization,
+    /// The KVM probe, when it ran.
+    pub kvm: Option<KvmOutcome>,
+}
+
+/// The usual folders for programs, searched on every host (and under `--root`).
+pub const BIN_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+    "/usr/libexec",
+    "/opt/bin",
+];
+
+/// Run the probe.
+pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
+    let mut facts = Facts::default();
+    let uname = live.uname();
+
+    // CPU.
+    let cpu = match fs.read_string("/proc/cpuinfo") {
+        Ok(t) => {
+            let c = cpu::parse_cpuinfo(&t);
+            if c.count == 0 {
+                for f in ["cpu.vendor", "cpu.model", "cpu.flags"] {
+                    facts.unknown_quiet(
+                        f,
+                        "/proc/cpuinfo: empty or not in a known format",
+                        "/proc/cpuinfo",
+                    );
+                }
+                facts.errors.push(ProbeError {
+                    fact: "cpu".into(),
+                    message: "/proc/cpuinfo: empty or not in a known format".into(),
+                });
+            } else {
+                set_opt_str(&mut facts, "cpu.vendor", c.vendor.clone(), "/proc/cpuinfo");
+                set_opt_str(&mut facts, "cpu.model", c.model.clone(), "/proc/cpuinfo");
+                facts.set("cpu.flags", Value::Set(c.flags.clone()), "/proc/cpuinfo");
+                facts.set("cpu.count", Value::Int(c.count as i64), "/proc/cpuinfo");
+                facts.set(
+                    "cpu.platform",
+                    Value::Str(c.platform.clone().unwrap_or_default()),
+                    "/proc/cpuinfo platform",
+                );
+            }
+            c
+        }
+        Err(e) => {
+            for f in ["cpu.vendor", "cpu.model", "cpu.flags"] {
+                facts.unknown_quiet(f, e.to_string(), "/proc/cpuinfo");
+            }
+            facts.errors.push(ProbeError {
+                fact: "cpu".into(),
+                message: e.to_string(),
+            });
+            CpuInfo::default()
+        }
+    };
+
+    // Architecture.
+    let arch: Option<(String, String)> =
+        if let Some(u) = uname.as_ref().filter(|u| !u.machine.is_empty()) {
+            Some((
+                u.machine.clone(),
+                if live.is_native() {
+                    "uname".into()
+                } else {
+                    "virtprobe-live.json uname".into()
+                },
+            ))
+        } else if let Ok(a) = fs
+            .read_trimmed("/proc/sys/kernel/arch")
+            .map(|a| a.trim().to_string())
+        {
+            (!a.is_empty()).then(|| (a, "/proc/sys/kernel/arch".to_string()))
+        } else {
+            None
+        }
+        .or_else(|| {
+            let rel = fs.read_trimmed("/proc/sys/kernel/osrelease").ok()?;
+            arch_from_release(&rel)
+                .map(|a| (a.to_string(), format!("kernel release suffix of {rel:?}")))
+        })
+        .or_else(|| {
+            cpu.arch
+                .clone()
+                .map(|a| (a, "/proc/cpuinfo format".to_string()))
+        });
+    match &arch {
+        Some((a, src)) => facts.set("arch", Value::Str(a.clone()), src.clone()),
+        None => facts.unknown(
+            "arch",
+            "no uname, /proc/sys/kernel/arch, kernel release suffix or readable /proc/cpuinfo",
+            "/proc/cpuinfo",
+        ),
+    }
+    let arch_s = arch.as_ref().map(|a| a.0.as_str()).unwrap_or("");
+
+    // Kernel.
+    kernel::probe(
+        fs,
+        &mut facts,
+        uname.as_ref().map(|u| u.release.clone()),
+        &needs.params,
+        needs.config,
+    );
+
+    // CPUID.
+    let cpuid = if matches!(arch_s, "x86_64" | "i386" | "i486" | "i586" | "i686" | "")
+        || cpu
+            .arch
+            .as_deref()
+            .is_some_and(|a| a.starts_with('x') || a == "i686")
+    {
+        cpuid::read(live)
+    } else {
+        None
+    };
+    match &cpuid {
+        Some(c) => {
+            facts.set("cpuid.vmx", Value::Bool(c.vmx), "cpuid leaf 1 ecx bit 5");
+            facts.set(
+                "cpuid.svm",
+                Value::Bool(c.svm),
+                "cpuid leaf 0x80000001 ecx bit 2",
+            );
+            facts.set(
+                "cpuid.hypervisor",
+                Value::Bool(c.hypervisor),
+                "cpuid leaf 1 ecx bit 31",
+            );
+            facts.set(
+                "cpuid.hypervisor_signature",
+                Value::Str(c.signature.clone().unwrap_or_default()),
+                "cpuid leaf 0x40000000",
+            );
+        }
+        None => {
+            let why = if fs.is_live() {
+                "not an x86 CPU"
+            } else {
+                "captured tree without CPUID answers (virtprobe-live.json)"
+            };
+            for f in [
+                "cpuid.vmx",
+                "cpuid.svm",
+                "cpuid.hypervisor",
+                "cpuid.hypervisor_signature",
+            ] {
+                facts.unknown_quiet(f, why, "cpuid");
+            }
+        }
+    }
+
+    // KVM device.
+    let kvm = live.kvm(fs);
+    match &kvm {
+        Some(k) => {
+            let src = if live.is_native() {
+                "open/ioctl /dev/kvm"
+            } else {
+                "virtprobe-live.json kvm"
+            };
+            facts.set("kvm.device", Value::Bool(k.exists), src);
+            let opt_bool = |facts: &mut Facts, name: &str, v: Option<bool>| match v {
+                Some(b) => facts.set(name, Value::Bool(b), src),
+                None => facts.unknown_quiet(
+                    name,
+                    if k.exists {
+                        "not reached"
+                    } else {
+                        "/dev/kvm does not exist"
+                    },
+                    src,
+                ),
+            };
+            opt_bool(&mut facts, "kvm.open", k.open);
+            opt_bool(&mut facts, "kvm.create_vm", k.create_vm);
+            opt_bool(&mut facts, "kvm.create_vcpu", k.create_vcpu);
+            match k.api_version {
+                Some(v) => facts.set("kvm.api_version", Value::Int(v), src),
+                None => facts.unknown_quiet("kvm.api_version", "not reached", src),
+            }
+            facts.set(
+                "kvm.error",
+                Value::Str(k.error.clone().unwrap_or_default()),
+                src,
+            );
+        }
+        None => {
+            facts.set("kvm.device", Value::Bool(fs.exists("/dev/kvm")), "/dev/kvm");
+            for f in [
+                "kvm.open",
+                "kvm.create_vm",
+                "kvm.create_vcpu",
+                "kvm.api_version",
+            ] {
+                facts.unknown_quiet(
+                    f,
+                    "captured tree without the KVM probe's answers (virtprobe-live.json)",
+                    "ioctl /dev/kvm",
+                );
+            }
+        }
+    }
+
+    // Virtualization extension and its state.
+    let (ext, state, ext_src) = virt_extension(
+        &cpu,
+        cpuid.as_ref(),
+        arch_s,
+        facts.bool("kvm.device").unwrap_or(false),
+    );
+    facts.set(
+        "cpu.virt_extension",
+        Value::Str(ext.unwrap_or("none").into()),
+        ext_src.clone(),
+    );
+    facts.set(
+        "cpu.virt_extension_state",
+        Value::Str(state.into()),
+        ext_src,
+    );
+
+    // Running-under detection.
+    let release = facts.str("kernel.release").map(str::to_string);
+    let virt = virt::probe(fs, &mut facts, &cpu, cpuid.as_ref(), release.as_deref());
+
+    // Paths the table asks about.
+    let existing: BTreeSet<String> = needs
+        .paths
+        .iter()
+        .filter(|p| fs.exists(p))
+        .cloned()
+        .collect();
+    facts.set("path", Value::Set(existing), "stat");
+
+    // Tools.
+    let (tools, tool_src) = find_tools(fs, &live.path_dirs(), &needs.tools);
+    facts.set("tool", Value::Set(tools), tool_src);
+
+    // User.
+    match live.user() {
+        Some(u) => {
+            facts.set("user.root", Value::Bool(u.uid == 0), "geteuid");
+            facts.set(
+                "user.groups",
+                Value::Set(u.gids.iter().map(|g| g.to_string()).collect()),
+                "getgroups",
+            );
+        }
+        None => {
+            facts.unknown_quiet(
+                "user.root",
+                "captured tree: invoking user not recorded",
+                "geteuid",
+            );
+            facts.unknown_quiet(
+                "user.groups",
+                "captured tree: invoking user not recorded",
+                "getgroups",
+            );
+        }
+    }
+
+    probe_containers(fs, &mut facts);
+
+    match fs.read_dir("/sys/kernel/iommu_groups") {
+        Ok(g) => facts.set(
+            "iommu.groups",
+            Value::Int(g.len() as i64),
+            "/sys/kernel/iommu_groups",
+        ),
+        Err(e) if e.is_not_found() => facts.set(
+            "iommu.groups",
+            Value::Int(0),
+            "/sys/kernel/iommu_groups absent",
+        ),
+        Err(e) => facts.unknown("iommu.groups", e.to_string(), "/sys/kernel/iommu_groups"),
+    }
+
+    Probed {
+        facts,
+        cpu,
+        cpuid,
+        virt,
+        kvm,
+    }
+}
+
+fn set_opt_str(facts: &mut Facts, name: &str, v: Option<String>, src: &str) {
+    match v {
+        Some(s) => facts.set(name, Value::Str(s), src),
+        None => facts.unknown_quiet(name, format!("{src}: no such field"), src),
+    }
+}
+
+/// Architecture from a distribution kernel release suffix (`3.10.0-1160.el7.x86_64`).
+pub fn arch_from_release(release: &str) -> Option<&'static str> {
+    const SUFFIXES: &[(&str, &str)] = &[
+        ("x86_64", "x86_64"),
+        ("amd64", "x86_64"),
+        ("aarch64", "aarch64"),
+        ("arm64", "aarch64"),
+        ("ppc64le", "ppc64le"),
+        ("ppc64", "ppc64"),
+        ("s390x", "s390x"),
+        ("i686", "i686"),
+        ("i586", "i686"),
+        ("riscv64", "riscv64"),
+        ("loongarch64", "loongarch64"),
+    ];
+    let last = release.rsplit(['.', '-', '+']).next()?;
+    SUFFIXES.iter().find(|(s, _)| *s == last).map(|(_, a)| *a)
+}
+
+fn virt_extension(
+    cpu: &CpuInfo,
+    cpuid: Option<&CpuidFacts>,
+    arch: &str,
+    kvm_device: bool,
+) -> (Option<&'static str>, &'static str, String) {
+    if let Some(e) = cpu.virt_extension {
+        return (Some(e), "enabled", format!("/proc/cpuinfo shows {e}"));
+    }
+    let x86 = matches!(arch, "x86_64" | "i386" | "i486" | "i586" | "i686");
+    if x86 {
+        if let Some(c) = cpuid {
+            let ext = if c.vmx {
+                Some("vmx")
+            } else if c.svm {
+                Some("svm")
+            } else {
+                None
+            };
+            return match (ext, c.hypervisor) {
+                (Some(e), false) => (
+                    Some(e),
+                    "disabled-by-firmware",
+                    format!("CPUID reports {e} but the kernel hides it in /proc/cpuinfo, and no hypervisor bit: disabled in the firmware setup"),
+                ),
+                (Some(e), true) => (None, "absent", format!("CPUID reports {e} under a hypervisor that the kernel does not use")),
+                (None, true) => (None, "absent", "neither /proc/cpuinfo nor CPUID shows vmx or svm; a hypervisor does not pass them through (no nested virtualization)".into()),
+                (None, false) => (None, "absent", "neither /proc/cpuinfo nor CPUID shows vmx or svm: this CPU has no hardware virtualization".into()),
+            };
+        }
+        if cpu.flags.contains("hypervisor") {
+            return (None, "absent", "/proc/cpuinfo shows no vmx/svm, and the hypervisor flag: not passed through to this guest".into());
+        }
+        if cpu.count == 0 {
+            return (None, "unknown", "/proc/cpuinfo unreadable".into());
+        }
+        return (
+            None,
+            "unknown",
+            "/proc/cpuinfo shows no vmx/svm and CPUID was not read: absent or disabled in firmware"
+                .into(),
+        );
+    }
+    match arch {
+        "aarch64" if kvm_device => (
+            Some("el2"),
+            "enabled",
+            "/dev/kvm exists: the kernel entered at EL2".into(),
+        ),
+        "aarch64" | "armv7l" => (
+            None,
+            "unknown",
+            "arm shows no EL2 flag in /proc/cpuinfo and /dev/kvm is absent".into(),
+        ),
+        "s390x" | "s390" => (
+            None,
+            "absent",
+            "/proc/cpuinfo features lack sie (SIE not available to this Linux)".into(),
+        ),
+        "riscv64" => (
+            None,
+            "absent",
+            "/proc/cpuinfo ISA lacks the h extension".into(),
+        ),
+        a if a.starts_with("ppc") => (
+            None,
+            "absent",
+            format!(
+                "/proc/cpuinfo platform {:?} is not PowerNV (no hypervisor mode)",
+                cpu.platform.clone().unwrap_or_default()
+            ),
+        ),
+        _ if kvm_device => (
+            None,
+            "unknown",
+            "/dev/kvm exists; this architecture shows no extension flag".into(),
+        ),
+        _ => (
+            None,
+            "unknown",
+            "no known virtualization flag for this architecture".into(),
+        ),
+    }
+}
+
+fn find_tools(
+    fs: &HostFs,
+    path_dirs: &[String],
+    wanted: &BTreeSet<String>,
+) -> (BTreeSet<String>, String) {
+    let mut dirs: Vec<String> = path_dirs.to_vec();
+    dirs.extend(BIN_DIRS.iter().map(|d| d.to_string()));
+    let mut seen_real = BTreeSet::new();
+    let mut found = BTreeSet::new();
+    let mut where_found: BTreeMap<String, String> = BTreeMap::new();
+    if wanted.is_empty() {
+        return (found, "bin folders".into());
+    }
+    for d in dirs {
+        let Ok(real) = fs.resolve(&d) else { continue };
+        if !seen_real.insert(real) {
+            continue;
+        }
+        let Ok(names) = fs.read_dir(&d) else { continue };
+        for w in wanted {
+            if found.contains(w) {
+                continue;
+            }
+            let hit = match w.strip_suffix('*') {
+                Some(prefix) => names.iter().find(|n| n.starts_with(prefix)),
+                None => names.binary_search(w).ok().map(|i| &names[i]),
+            };
+            if let Some(n) = hit {
+                found.insert(w.clone());
+                where_found.insert(w.clone(), format!("{d}/{n}"));
+            }
+        }
+    }
+    let src = if where_found.is_empty() {
+        "PATH and the usual bin/sbin folders".to_string()
+    } else {
+        where_found.values().cloned().collect::<Vec<_>>().join(", ")
+    };
+    (found, src)
+}
+
+fn probe_containers(fs: &HostFs, facts: &mut Facts) {
+    // cgroups.
+    match fs.read_string("/sys/fs/cgroup/cgroup.controllers") {
+        Ok(c) => {
+            let mut set: BTreeSet<String> = c.split_whitespace().map(str::to_string).collect();
+            // cgroup v2 has no freezer or devices controller files: freezing is cgroup.freeze
+            // (kernel 5.2+), device control is eBPF (CONFIG_CGROUP_BPF). Count them as present so
+            // the v2 false negatives of older checkers are not repeated.
+            if fs.exists("/sys/fs/cgroup/cgroup.freeze") || facts.get("kernel.version").is_some_and(|f| matches!(&f.value, Ok(Value::Version(v)) if *v >= crate::version::KVersion(5, 2, 0))) {
+                set.insert("freezer".into());
+            }
+            if facts
+                .map_of("kernel.config")
+                .is_some_and(|c| c.get("CGROUP_BPF").is_some_and(|v| v == "y"))
+            {
+                set.insert("devices".into());
+            }
+            if set.contains("cpu") {
+                set.insert("cpuacct".into());
+            }
+            facts.set(
+                "cgroup.version",
+                Value::Str("v2".into()),
+                "/sys/fs/cgroup/cgroup.controllers",
+            );
+            facts.set(
+                "cgroup.controllers",
+                Value::Set(set),
+                "/sys/fs/cgroup/cgroup.controllers",
+            );
+        }
+        Err(_) => match fs.read_string("/proc/cgroups") {
+            Ok(t) => {
+                let set: BTreeSet<String> = t
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .filter_map(|l| {
+                        let cols: Vec<&str> = l.split_whitespace().collect();
+                        (cols.len() >= 4 && cols[3] == "1").then(|| cols[0].to_string())
+                    })
+                    .collect();
+                let hybrid = fs.exists("/sys/fs/cgroup/unified/cgroup.controllers")
+                    || fs.exists("/sys/fs/cgroup/unified");
+                facts.set(
+                    "cgroup.version",
+                    Value::Str(if hybrid { "hybrid" } else { "v1" }.into()),
+                    "/proc/cgroups, /sys/fs/cgroup",
+                );
+                facts.set("cgroup.controllers", Value::Set(set), "/proc/cgroups");
+            }
+            Err(e) => {
+                facts.unknown("cgroup.version", e.to_string(), "/proc/cgroups");
+                facts.unknown_quiet("cgroup.controllers", e.to_string(), "/proc/cgroups");
+            }
+        },
+    }
+    // Namespaces the kernel offers (what this process can see of them).
+    match fs.read_dir("/proc/self/ns") {
+        Ok(n) => facts.set(
+            "ns.available",
+            Value::Set(
+                n.into_iter()
+                    .filter(|x| !x.ends_with("_for_children"))
+                    .collect(),
+            ),
+            "/proc/self/ns",
+        ),
+        Err(e) => facts.unknown_quiet("ns.available", e.to_string(), "/proc/self/ns"),
+    }
+    match fs
+        .read_trimmed("/proc/sys/user/max_user_namespaces")
+        .map(|s| s.parse::<i64>())
+    {
+        Ok(Ok(n)) => facts.set(
+            "userns.max",
+            Value::Int(n),
+            "/proc/sys/user/max_user_namespaces",
+        ),
+        Ok(Err(_)) => facts.unknown(
+            "userns.max",
+            "/proc/sys/user/max_user_namespaces: not a number",
+            "/proc/sys/user/max_user_namespaces",
+        ),
+        Err(e) => facts.unknown_quiet(
+            "userns.max",
+            e.to_string(),
+            "/proc/sys/user/max_user_namespaces",
+        ),
+    }
+    let subids = fs
+        .read_string("/etc/subuid")
+        .map(|s| s.lines().any(|l| l.split(':').count() == 3))
+        .unwrap_or(false);
+    facts.set("userns.subids", Value::Bool(subids), "/etc/subuid");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_suffixes() {
+        assert_eq!(arch_from_release("3.10.0-1160.el7.x86_64"), Some("x86_64"));
+        assert_eq!(arch_from_release("5.14.0-427.el9.aarch64"), Some("aarch64"));
+        assert_eq!(arch_from_release("6.8.0-48-generic"), None);
+        assert_eq!(arch_from_release(""), None);
+    }
+}

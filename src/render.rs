@@ -1,0 +1,498 @@
+//! One renderer per output format, behind [`Render`]: the report for a person, JSON, Prometheus
+//! textfile metrics, node-feature-discovery features, and `explain` for one technology.
+
+use std::io::{self, Write};
+use std::time::{Duration, SystemTime};
+
+use crate::report::{Report, Role, TechReport, Verdict};
+use crate::rules::Outcome;
+
+/// What a renderer may need beyond the report.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Use ANSI colours.
+    pub color: bool,
+    /// How long the probe took (metrics).
+    pub duration: Option<Duration>,
+    /// When the probe finished (metrics).
+    pub finished: Option<SystemTime>,
+    /// When NFD should drop the labels if they are not refreshed.
+    pub expiry: Option<SystemTime>,
+}
+
+/// An output format.
+pub trait Render {
+    /// Write `report` to `out`.
+    fn render(&self, report: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()>;
+}
+
+fn paint(ctx: &Context, v: Verdict, text: &str) -> String {
+    if !ctx.color {
+        return text.to_string();
+    }
+    let code = match v {
+        Verdict::Ready => "32",
+        Verdict::Available => "36",
+        Verdict::NeedsHostChange => "33",
+        Verdict::Unsupported => "2",
+        Verdict::Unknown => "35",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+fn role(r: Option<Role>) -> &'static str {
+    match r {
+        Some(Role::Host) => "host",
+        Some(Role::Guest) => "guest",
+        None => "",
+    }
+}
+
+/// Strip control characters from text that came from the host, so a hostile tree cannot drive
+/// the terminal.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+        .collect()
+}
+
+/// The report for a person.
+pub struct Text;
+
+impl Render for Text {
+    fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        let h = &r.host;
+        writeln!(
+            out,
+            "virtprobe {} — {}",
+            r.virtprobe_version,
+            if r.root == "/" {
+                "this host".to_string()
+            } else {
+                format!("captured tree {}", clean(&r.root))
+            }
+        )?;
+        let cpu = format!(
+            "{} ({})",
+            clean(h.cpu.model.as_deref().unwrap_or("unknown model")),
+            clean(h.cpu.vendor.as_deref().unwrap_or("unknown vendor"))
+        );
+        writeln!(
+            out,
+            "  Architecture   {}  {}",
+            h.arch.as_deref().unwrap_or("unknown"),
+            cpu
+        )?;
+        writeln!(
+            out,
+            "  Kernel         {}{}",
+            clean(h.kernel.release.as_deref().unwrap_or("unknown")),
+            h.kernel
+                .config_source
+                .as_deref()
+                .map(|s| format!("  (config: {})", clean(s)))
+                .unwrap_or_else(|| "  (config: not found)".into())
+        )?;
+        writeln!(
+            out,
+            "  VT extension   {} ({})",
+            h.cpu.virt_extension.as_deref().unwrap_or("none"),
+            h.cpu.virt_extension_state
+        )?;
+        let layers: Vec<String> = h
+            .virtualization
+            .layers
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {}",
+                    l.name,
+                    if l.kind == "host" {
+                        "host"
+                    } else if l.kind == "container" {
+                        "container"
+                    } else {
+                        "guest"
+                    }
+                )
+            })
+            .collect();
+        writeln!(
+            out,
+            "  Runs in        {}",
+            if layers.is_empty() {
+                "bare metal, no container".to_string()
+            } else {
+                layers.join(" › ")
+            }
+        )?;
+        if let Some(k) = &h.kvm {
+            let line = if !k.exists {
+                "/dev/kvm absent".to_string()
+            } else {
+                let mut parts = vec![match k.open {
+                    Some(true) => "opened".to_string(),
+                    Some(false) => "cannot open".to_string(),
+                    None => "not opened".to_string(),
+                }];
+                if let Some(v) = k.api_version {
+                    parts.push(format!("API {v}"));
+                }
+                if let Some(ok) = k.create_vm {
+                    parts.push(if ok {
+                        "VM created".into()
+                    } else {
+                        "VM not created".into()
+                    });
+                }
+                if let Some(ok) = k.create_vcpu {
+                    parts.push(if ok {
+                        "vCPU created".into()
+                    } else {
+                        "vCPU not created".into()
+                    });
+                }
+                if let Some(e) = &k.error {
+                    parts.push(e.clone());
+                }
+                format!("/dev/kvm {}", parts.join(", "))
+            };
+            writeln!(out, "  KVM            {line}")?;
+        }
+        writeln!(out)?;
+        let idw = r
+            .technologies
+            .iter()
+            .map(|t| t.id.len())
+            .max()
+            .unwrap_or(10)
+            .max(10);
+        writeln!(
+            out,
+            "  {:idw$}  {:17}  {:5}  WHY",
+            "TECHNOLOGY", "VERDICT", "ROLE"
+        )?;
+        for t in &r.technologies {
+            let v = format!("{:17}", t.verdict.as_str());
+            writeln!(
+                out,
+                "  {:idw$}  {}  {:5}  {}",
+                t.id,
+                paint(ctx, t.verdict, &v),
+                role(t.detected),
+                clean(&t.summary)
+            )?;
+        }
+        let counts: Vec<String> = Verdict::ALL
+            .iter()
+            .map(|v| (v, r.technologies.iter().filter(|t| t.verdict == *v).count()))
+            .filter(|(_, n)| *n > 0)
+            .map(|(v, n)| format!("{n} {}", v.as_str()))
+            .collect();
+        writeln!(
+            out,
+            "\n  {}. `virtprobe explain ID` shows every rule and its evidence.",
+            counts.join(", ")
+        )?;
+        if !r.errors.is_empty() {
+            writeln!(out, "\n  Could not read ({}):", r.errors.len())?;
+            for e in &r.errors {
+                writeln!(out, "    {}: {}", e.fact, clean(&e.message))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The report as JSON (pretty, one trailing newline).
+pub struct Json;
+
+impl Render for Json {
+    fn render(&self, r: &Report, _ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, r).map_err(io::Error::other)?;
+        writeln!(out)
+    }
+}
+
+/// Every rule of one technology with its evidence.
+pub struct Explain<'a>(pub &'a TechReport);
+
+impl Render for Explain<'_> {
+    fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        let t = self.0;
+        writeln!(
+            out,
+            "{} ({}): {}",
+            t.name,
+            t.id,
+            paint(ctx, t.verdict, t.verdict.as_str())
+        )?;
+        if let Some(role) = t.detected {
+            writeln!(
+                out,
+                "  detected: this Linux is its {}",
+                if role == Role::Host {
+                    "host (controlling OS)"
+                } else {
+                    "guest"
+                }
+            )?;
+        }
+        writeln!(out, "  {}", clean(&t.summary))?;
+        writeln!(out, "  category {}, status {}", t.category, t.status)?;
+        writeln!(
+            out,
+            "\nHost: hypervisor {}, container {}, VT extension {} ({})",
+            r.host.virtualization.hypervisor,
+            r.host.virtualization.container,
+            r.host.cpu.virt_extension.as_deref().unwrap_or("none"),
+            r.host.cpu.virt_extension_state
+        )?;
+        for l in &r.host.virtualization.layers {
+            writeln!(
+                out,
+                "  {} {}: {}",
+                l.kind,
+                l.name,
+                clean(&l.evidence.join("; "))
+            )?;
+        }
+        writeln!(out, "  VT: {}", clean(&r.host.cpu.virt_extension_evidence))?;
+        writeln!(out, "\nRules:")?;
+        for x in &t.reasons {
+            let mark = match x.result {
+                Outcome::Pass => "pass",
+                Outcome::Fail => "FAIL",
+                Outcome::Unknown => "????",
+            };
+            let class = serde_json::to_value(x.class)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            if x.result == Outcome::Pass {
+                writeln!(out, "  [{mark}] {} ({class})", x.requirement)?;
+            } else {
+                writeln!(
+                    out,
+                    "  [{mark}] {} ({class}): {}",
+                    x.requirement,
+                    clean(&x.message)
+                )?;
+            }
+            for e in &x.evidence {
+                writeln!(out, "         {}", clean(e))?;
+            }
+        }
+        if !t.remediation.is_empty() {
+            writeln!(out, "\nTo do:")?;
+            for (i, f) in t.remediation.iter().enumerate() {
+                writeln!(out, "  {}. {}", i + 1, clean(f))?;
+            }
+        }
+        let tc = &t.table;
+        writeln!(
+            out,
+            "\nSource table: full virt {:?}, paravirt {:?}, containers {:?}, license {:?}, architectures {:?}, performance {:?}, SMP guests {:?}, hotplug {:?}, standalone host {:?}, notes {:?}",
+            tc.full_virt,
+            tc.paravirt,
+            tc.containers,
+            tc.license,
+            tc.architectures,
+            tc.performance,
+            tc.smp_guests,
+            tc.hotplug,
+            tc.standalone_host,
+            tc.notes
+        )?;
+        for c in &tc.corrections {
+            writeln!(out, "  correction: {c}")?;
+        }
+        Ok(())
+    }
+}
+
+fn prom_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Prometheus text format for node_exporter's textfile collector (no sample timestamps).
+pub struct Prometheus;
+
+impl Render for Prometheus {
+    fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "# HELP virtprobe_technology_verdict Verdict per virtualization technology: 1 for the current verdict, 0 for the others."
+        )?;
+        writeln!(out, "# TYPE virtprobe_technology_verdict gauge")?;
+        for t in &r.technologies {
+            for v in Verdict::ALL {
+                writeln!(
+                    out,
+                    "virtprobe_technology_verdict{{technology=\"{}\",verdict=\"{}\"}} {}",
+                    prom_escape(&t.id),
+                    v.as_str(),
+                    u8::from(t.verdict == v)
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "# HELP virtprobe_technology_ready 1 if the technology is usable now by the probing user."
+        )?;
+        writeln!(out, "# TYPE virtprobe_technology_ready gauge")?;
+        for t in &r.technologies {
+            writeln!(
+                out,
+                "virtprobe_technology_ready{{technology=\"{}\"}} {}",
+                prom_escape(&t.id),
+                u8::from(t.verdict == Verdict::Ready)
+            )?;
+        }
+        writeln!(
+            out,
+            "# HELP virtprobe_technology_detected 1 if this Linux is the host or a guest of the technology."
+        )?;
+        writeln!(out, "# TYPE virtprobe_technology_detected gauge")?;
+        for t in &r.technologies {
+            if let Some(role) = t.detected {
+                writeln!(
+                    out,
+                    "virtprobe_technology_detected{{technology=\"{}\",role=\"{}\"}} 1",
+                    prom_escape(&t.id),
+                    if role == Role::Host { "host" } else { "guest" }
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "# HELP virtprobe_probe_errors Number of host facts that could not be read."
+        )?;
+        writeln!(out, "# TYPE virtprobe_probe_errors gauge")?;
+        writeln!(out, "virtprobe_probe_errors {}", r.errors.len())?;
+        if let Some(d) = ctx.duration {
+            writeln!(
+                out,
+                "# HELP virtprobe_probe_duration_seconds How long the last probe took."
+            )?;
+            writeln!(out, "# TYPE virtprobe_probe_duration_seconds gauge")?;
+            writeln!(out, "virtprobe_probe_duration_seconds {}", d.as_secs_f64())?;
+        }
+        if let Some(t) = ctx.finished {
+            writeln!(
+                out,
+                "# HELP virtprobe_last_success_timestamp_seconds Unix time of the last completed probe."
+            )?;
+            writeln!(out, "# TYPE virtprobe_last_success_timestamp_seconds gauge")?;
+            writeln!(
+                out,
+                "virtprobe_last_success_timestamp_seconds {:.3}",
+                unix_seconds(t)
+            )?;
+        }
+        writeln!(out, "# HELP virtprobe_info Host facts as labels.")?;
+        writeln!(out, "# TYPE virtprobe_info gauge")?;
+        writeln!(
+            out,
+            "virtprobe_info{{version=\"{}\",arch=\"{}\",kernel=\"{}\",hypervisor=\"{}\",container=\"{}\",virt_extension=\"{}\",virt_extension_state=\"{}\"}} 1",
+            prom_escape(&r.virtprobe_version),
+            prom_escape(r.host.arch.as_deref().unwrap_or("unknown")),
+            prom_escape(r.host.kernel.release.as_deref().unwrap_or("unknown")),
+            prom_escape(&r.host.virtualization.hypervisor),
+            prom_escape(&r.host.virtualization.container),
+            prom_escape(r.host.cpu.virt_extension.as_deref().unwrap_or("none")),
+            prom_escape(&r.host.cpu.virt_extension_state),
+        )?;
+        Ok(())
+    }
+}
+
+/// Make a string a valid Kubernetes label value: `[A-Za-z0-9_.-]`, at most 63 characters,
+/// alphanumeric at both ends.
+pub fn label_value(s: &str) -> String {
+    let mapped: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(63)
+        .collect();
+    mapped
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string()
+}
+
+/// node-feature-discovery local features file (`features.d`).
+pub struct Nfd;
+
+impl Render for Nfd {
+    fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "# Written by virtprobe {} at {}",
+            r.virtprobe_version, r.generated_at
+        )?;
+        if let Some(e) = ctx.expiry {
+            writeln!(
+                out,
+                "# +expiry-time={}",
+                humantime::format_rfc3339_seconds(e)
+            )?;
+        }
+        for t in &r.technologies {
+            writeln!(
+                out,
+                "virtprobe.io/{}={}",
+                label_value(&t.id),
+                t.verdict.as_str()
+            )?;
+        }
+        let h = &r.host;
+        writeln!(
+            out,
+            "virtprobe.io/hypervisor={}",
+            label_value(&h.virtualization.hypervisor)
+        )?;
+        writeln!(
+            out,
+            "virtprobe.io/container={}",
+            label_value(&h.virtualization.container)
+        )?;
+        writeln!(
+            out,
+            "virtprobe.io/virt-extension={}",
+            label_value(h.cpu.virt_extension.as_deref().unwrap_or("none"))
+        )?;
+        writeln!(
+            out,
+            "virtprobe.io/virt-extension-state={}",
+            label_value(&h.cpu.virt_extension_state)
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_valid() {
+        assert_eq!(label_value("needs-host-change"), "needs-host-change");
+        assert_eq!(label_value("-a b/c-"), "a_b_c");
+        assert_eq!(label_value(&"x".repeat(100)).len(), 63);
+        assert_eq!(clean("a\x1b[31mb"), "a?[31mb");
+    }
+}

@@ -1,0 +1,298 @@
+//! `virtprobe serve`: keep a JSON status, Prometheus metrics and NFD features current.
+//!
+//! Probes at start and then every interval, and between intervals checks once a second, cheaply,
+//! whether `/dev/kvm` appeared or vanished or the module set (`/sys/module`) changed; if so it
+//! probes at once. Every output is written atomically: a temporary file in the same folder, fsync,
+//! rename, fsync of the folder, so a reader never sees a partial file and a crash never leaves a
+//! truncated one. A write that fails (folder missing, read-only, full) is logged with its path and
+//! retried at the next probe; the last good file stays. systemd: READY=1 after the first probe,
+//! STATUS= with a summary, WATCHDOG=1 when WatchdogSec is set; SIGTERM and SIGINT stop within a
+//! second; SIGHUP reloads the data file. Host files read: those of the probe, plus `/sys/module`
+//! and `/dev/kvm` for the change check.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+
+use crate::render::{self, Render};
+use crate::report::{Report, Verdict};
+use crate::rules::Table;
+use crate::{Error, live_sources, load_table, open_host};
+
+/// Options of the service.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--root`.
+    pub root: Option<PathBuf>,
+    /// `--data`.
+    pub data: Option<PathBuf>,
+    /// Probe interval.
+    pub interval: Duration,
+    /// Status JSON path.
+    pub status: PathBuf,
+    /// Prometheus textfile path.
+    pub prometheus: Option<PathBuf>,
+    /// NFD features path.
+    pub nfd: Option<PathBuf>,
+    /// Stop after this many probes (0 = never).
+    pub cycles: u64,
+}
+
+/// A verdict that changed between two probes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Change {
+    /// Technology id.
+    pub id: String,
+    /// Verdict before.
+    pub from: Verdict,
+    /// Verdict now.
+    pub to: Verdict,
+}
+
+/// What the status file adds to the report.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ServiceInfo {
+    /// When any verdict last changed (the first probe counts).
+    pub verdicts_changed_at: String,
+    /// What changed then.
+    pub changes: Vec<Change>,
+    /// Probes since start.
+    pub probes: u64,
+    /// How long the last probe took, in seconds.
+    pub probe_duration_seconds: f64,
+    /// The probe interval, in seconds.
+    pub interval_seconds: f64,
+}
+
+/// The status file: the report plus `service`.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Status {
+    /// The report, as `virtprobe --json` prints it.
+    #[serde(flatten)]
+    pub report: Report,
+    /// Service bookkeeping.
+    pub service: ServiceInfo,
+}
+
+/// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename, fsync folder).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".virtprobe.")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+fn change_signature() -> (bool, usize) {
+    let kvm = Path::new("/dev/kvm").exists();
+    let modules = std::fs::read_dir("/sys/module")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    (kvm, modules)
+}
+
+fn summary(r: &Report) -> String {
+    let ready: Vec<&str> = r
+        .technologies
+        .iter()
+        .filter(|t| t.verdict == Verdict::Ready)
+        .map(|t| t.id.as_str())
+        .collect();
+    format!(
+        "{} ready ({}); {} errors",
+        ready.len(),
+        ready.join(", "),
+        r.errors.len()
+    )
+}
+
+/// Run the service until SIGTERM/SIGINT (or `cycles` probes).
+pub fn run(opts: Options) -> Result<(), Error> {
+    let term = Arc::new(AtomicBool::new(false));
+    let hup = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, Arc::clone(&term))
+            .map_err(|e| Error::Unsupported(format!("signal handler: {e}")))?;
+    }
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .map_err(|e| Error::Unsupported(format!("signal handler: {e}")))?;
+
+    let mut table: Table = load_table(opts.data.as_deref())?;
+    // Validate the root once; a bad root is a bad argument.
+    open_host(opts.root.as_deref())?;
+    let watchdog = sd_notify::watchdog_enabled();
+    let mut last: Option<Vec<(String, Verdict)>> = None;
+    let mut changed_at = String::new();
+    let mut changes: Vec<Change> = Vec::new();
+    let mut probes = 0u64;
+    let mut notified_ready = false;
+    tracing::info!(interval = ?opts.interval, status = %opts.status.display(), "virtprobe serve starting");
+    loop {
+        if hup.swap(false, Ordering::SeqCst) {
+            let _ = sd_notify::notify(&[
+                sd_notify::NotifyState::Reloading,
+                sd_notify::NotifyState::monotonic_usec_now()
+                    .unwrap_or(sd_notify::NotifyState::Status("reloading")),
+            ]);
+            match load_table(opts.data.as_deref()) {
+                Ok(t) => {
+                    tracing::info!(source = %t.source, technologies = t.technologies.len(), "data file reloaded");
+                    table = t;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reloading the data file failed; keeping the previous table")
+                }
+            }
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+        }
+        let started = Instant::now();
+        let report = match open_host(opts.root.as_deref()).and_then(|fs| {
+            let live = live_sources(&fs)?;
+            Ok(crate::run(&fs, live.as_ref(), &table).0)
+        }) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = %e, "probe failed");
+                None
+            }
+        };
+        let took = started.elapsed();
+        probes += 1;
+        if let Some(report) = report {
+            let now_verdicts: Vec<(String, Verdict)> = report
+                .technologies
+                .iter()
+                .map(|t| (t.id.clone(), t.verdict))
+                .collect();
+            if last.as_ref() != Some(&now_verdicts) {
+                changes = match &last {
+                    Some(prev) => now_verdicts
+                        .iter()
+                        .filter_map(|(id, v)| {
+                            let before = prev.iter().find(|(p, _)| p == id).map(|(_, pv)| *pv);
+                            (before != Some(*v)).then(|| Change {
+                                id: id.clone(),
+                                from: before.unwrap_or(Verdict::Unknown),
+                                to: *v,
+                            })
+                        })
+                        .collect(),
+                    None => Vec::new(),
+                };
+                changed_at = report.generated_at.clone();
+                if last.is_some() {
+                    tracing::info!(changes = changes.len(), "verdicts changed");
+                }
+                last = Some(now_verdicts);
+            }
+            let line = summary(&report);
+            let status = Status {
+                service: ServiceInfo {
+                    verdicts_changed_at: changed_at.clone(),
+                    changes: changes.clone(),
+                    probes,
+                    probe_duration_seconds: took.as_secs_f64(),
+                    interval_seconds: opts.interval.as_secs_f64(),
+                },
+                report,
+            };
+            write_outputs(&opts, &status, took);
+            if !notified_ready {
+                let _ = sd_notify::notify(&[
+                    sd_notify::NotifyState::Ready,
+                    sd_notify::NotifyState::Status(&line),
+                ]);
+                notified_ready = true;
+            } else {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
+            }
+        }
+        if opts.cycles > 0 && probes >= opts.cycles {
+            break;
+        }
+        // Sleep in slices: watch the stop flag, ping the watchdog, check for changes.
+        let signature = change_signature();
+        let deadline = Instant::now() + opts.interval;
+        let mut next_check = Instant::now() + Duration::from_secs(1);
+        let mut next_ping = Instant::now();
+        loop {
+            if term.load(Ordering::SeqCst) {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+                tracing::info!("stopping");
+                return Ok(());
+            }
+            if hup.load(Ordering::SeqCst) {
+                break;
+            }
+            let now = Instant::now();
+            if let Some(wd) = watchdog
+                && now >= next_ping
+            {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+                next_ping = now + wd / 3;
+            }
+            if now >= deadline {
+                break;
+            }
+            if now >= next_check {
+                next_check = now + Duration::from_secs(1);
+                if change_signature() != signature {
+                    tracing::info!("/dev/kvm or the module set changed: probing now");
+                    break;
+                }
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+        }
+        if term.load(Ordering::SeqCst) {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn write_outputs(opts: &Options, status: &Status, took: Duration) {
+    match serde_json::to_vec_pretty(status) {
+        Ok(mut bytes) => {
+            bytes.push(b'\n');
+            if let Err(e) = write_atomic(&opts.status, &bytes) {
+                tracing::error!(path = %opts.status.display(), error = %e, "cannot write the status file; keeping the last good one, retrying next probe");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot serialise the status"),
+    }
+    let now = SystemTime::now();
+    let ctx = render::Context {
+        color: false,
+        duration: Some(took),
+        finished: Some(now),
+        expiry: Some(now + (opts.interval * 3).max(Duration::from_secs(60))),
+    };
+    let outputs: [(&Option<PathBuf>, &dyn Render); 2] = [
+        (&opts.prometheus, &render::Prometheus),
+        (&opts.nfd, &render::Nfd),
+    ];
+    for (path, r) in outputs {
+        let Some(path) = path else { continue };
+        let mut buf = Vec::with_capacity(16 * 1024);
+        if r.render(&status.report, &ctx, &mut buf).is_ok()
+            && let Err(e) = write_atomic(path, &buf)
+        {
+            tracing::error!(path = %path.display(), error = %e, "cannot write output; retrying next probe");
+        }
+    }
+}

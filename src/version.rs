@@ -1,0 +1,119 @@
+//! Kernel versions, parsed and compared numerically.
+//!
+//! `2.6.18-398.el5xen`, `6.8.0-48-generic`, `6.18.44-fc-v782`, `3.10.0-1160.el7.x86_64`, `6`,
+//! `5.15.0-rc1+`: the leading `major[.minor[.patch]]` numbers decide, the rest is the distribution's
+//! suffix. (semver would order `6.8.0-48-generic` before `6.8.0`, which is wrong for kernels.)
+
+use std::fmt;
+use std::str::FromStr;
+
+/// `major.minor.patch` of a kernel release; missing parts are 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KVersion(pub u32, pub u32, pub u32);
+
+/// Why a release string has no version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    /// It does not start with a number.
+    #[error("{0:?} does not start with a version number")]
+    NoNumber(String),
+    /// A part does not fit in 32 bits.
+    #[error("{0:?} has a version part too large")]
+    Overflow(String),
+}
+
+impl KVersion {
+    /// The three parts as an array, for JSON.
+    pub fn parts(self) -> [u32; 3] {
+        [self.0, self.1, self.2]
+    }
+}
+
+impl FromStr for KVersion {
+    type Err = VersionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let mut parts = [0u32; 3];
+        let mut rest = t;
+        for (i, part) in parts.iter_mut().enumerate() {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                if i == 0 {
+                    return Err(VersionError::NoNumber(s.to_string()));
+                }
+                break;
+            }
+            *part = rest[..digits]
+                .parse()
+                .map_err(|_| VersionError::Overflow(s.to_string()))?;
+            rest = &rest[digits..];
+            match rest.strip_prefix('.') {
+                Some(r) if r.starts_with(|c: char| c.is_ascii_digit()) => rest = r,
+                _ => break,
+            }
+        }
+        Ok(KVersion(parts[0], parts[1], parts[2]))
+    }
+}
+
+impl fmt::Display for KVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn real_releases() {
+        let v = |s: &str| s.parse::<KVersion>().unwrap();
+        assert_eq!(v("2.6.18-398.el5xen"), KVersion(2, 6, 18));
+        assert_eq!(v("6.8.0-48-generic"), KVersion(6, 8, 0));
+        assert_eq!(v("6.18.44-fc-v782"), KVersion(6, 18, 44));
+        assert_eq!(v("3.10.0-1160.el7.x86_64"), KVersion(3, 10, 0));
+        assert_eq!(v("6"), KVersion(6, 0, 0));
+        assert_eq!(v("5.15.0-rc1+"), KVersion(5, 15, 0));
+        assert_eq!(v("2.6.32-042stab"), KVersion(2, 6, 32));
+        assert_eq!(
+            v("5.15.167.4-microsoft-standard-WSL2"),
+            KVersion(5, 15, 167)
+        );
+        assert!(v("6.8.0-48-generic") > v("6.8"));
+        assert!(v("2.6.37") > v("2.6.18-398.el5xen"));
+        assert!(v("4.14") > v("4.13.16"));
+        assert!("".parse::<KVersion>().is_err());
+        assert!("garbage".parse::<KVersion>().is_err());
+        assert!(matches!(
+            "99999999999999999999.1.1".parse::<KVersion>(),
+            Err(VersionError::Overflow(_))
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(20_000)))]
+        #[test]
+        fn parse_never_panics(s in any::<String>()) {
+            let _ = s.parse::<KVersion>();
+        }
+
+        #[test]
+        fn round_trip(a in 0u32..100_000, b in 0u32..100_000, c in 0u32..100_000, suffix in "[-+a-z0-9_.]{0,12}") {
+            let v = KVersion(a, b, c);
+            prop_assert_eq!(format!("{v}").parse::<KVersion>().unwrap(), v);
+            let with_suffix = format!("{v}{}", if suffix.starts_with(|ch: char| ch.is_ascii_digit()) { "" } else { &suffix });
+            prop_assert_eq!(with_suffix.parse::<KVersion>().unwrap(), v);
+        }
+
+        #[test]
+        fn order_is_numeric_and_total(a in any::<(u32,u32,u32)>(), b in any::<(u32,u32,u32)>()) {
+            let (x, y) = (KVersion(a.0, a.1, a.2), KVersion(b.0, b.1, b.2));
+            prop_assert_eq!(x.cmp(&y), a.cmp(&b));
+            prop_assert_eq!(x.cmp(&y), y.cmp(&x).reverse());
+        }
+    }
+}
