@@ -10,8 +10,10 @@
 //! 3. Of those, the ones `ready` or `available` here are recommended: ready before available, then
 //!    by performance class (1 native … 5 slow emulation), then maintained before legacy, then table
 //!    order.
-//! 4. If the best fitting option (by performance, whatever its verdict) is not ready, say so first,
-//!    with the steps that would unblock it (VT disabled in firmware, user not in group kvm…).
+//! 4. If the best fitting option (by performance class, then the smallest change: ready, available,
+//!    needs a host change; a hypervisor hosted in Linux before one that boots beneath it) is not
+//!    ready, say so first, with the steps that would unblock it (VT disabled in firmware, user not in
+//!    group kvm…).
 
 use std::io::{self, Write};
 
@@ -88,7 +90,7 @@ fn maintained(status: &str) -> bool {
 /// Why `t` does not fit the workload, if it does not.
 fn misfit(t: &Technology, req: &Request, host_arch: Option<&str>) -> Option<String> {
     let vm = t.isolation.iter().any(|i| i == "hardware");
-    if req.guest_os != "linux" && !t.guest_os.iter().any(|g| *g == req.guest_os) {
+    if req.guest_os != "linux" && !t.guest_os.contains(&req.guest_os) {
         return Some(if vm {
             format!("does not run {} guests", req.guest_os)
         } else {
@@ -216,7 +218,14 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
             )
         })
         .filter(|(t, _, _)| maintained(&t.status))
-        .min_by_key(|(t, r, i)| (t.performance_rank, r.verdict != Verdict::Ready, *i));
+        .min_by_key(|(t, r, i)| {
+            (
+                t.performance_rank,
+                r.verdict,
+                t.table.standalone_host == "yes",
+                *i,
+            )
+        });
     let blocked_best = ideal
         .filter(|(_, r, _)| r.verdict != Verdict::Ready)
         .map(|(t, r, _)| Recommendation {

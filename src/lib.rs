@@ -50,9 +50,6 @@ pub enum Error {
         /// The error.
         source: std::io::Error,
     },
-    /// A captured tree's live answers are malformed.
-    #[error("{0}")]
-    LiveFile(String),
     /// Something this host cannot do.
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -79,9 +76,10 @@ pub fn live_sources(fs: &HostFs) -> Result<Box<dyn Live>, Error> {
     if fs.is_live() {
         return Ok(Box::new(Native));
     }
-    match probe::live::load_live_file(fs).map_err(Error::LiveFile)? {
-        Some(d) => Ok(Box::new(d) as Box<dyn Live>),
-        None => Ok(Box::new(NoLive)),
+    match probe::live::load_live_file(fs) {
+        Ok(Some(d)) => Ok(Box::new(d) as Box<dyn Live>),
+        Ok(None) => Ok(Box::new(NoLive)),
+        Err(e) => Ok(Box::new(probe::live::BadLive(e))),
     }
 }
 

@@ -209,8 +209,9 @@ pub struct Json;
 
 impl Render for Json {
     fn render(&self, r: &Report, _ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, r).map_err(io::Error::other)?;
-        writeln!(out)
+        let mut bytes = serde_json::to_vec_pretty(r).map_err(io::Error::other)?;
+        bytes.push(b'\n');
+        out.write_all(&bytes)
     }
 }
 

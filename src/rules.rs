@@ -901,12 +901,12 @@ test = { fact = "arch", in = ["x86_64"] }
     fn errors_carry_position() {
         let bad = MINI.replace("fact = \"arch\"", "fact = \"arch.nope\"");
         let e = Table::parse(&bad, "x.toml").unwrap_err();
-        assert_eq!((e.line, e.file.as_str()), (23, "x.toml"));
+        assert_eq!((e.line, e.file.as_str()), (24, "x.toml"));
         assert!(e.message.contains("unknown fact"), "{e}");
         let typo = MINI.replace("why = \"x86 only\"", "why = \"x86 only\"\nwhy_not = 1");
         let e = Table::parse(&typo, "x.toml").unwrap_err();
         assert!(e.message.contains("unknown field"), "{e}");
-        assert_eq!(e.line, 23);
+        assert_eq!(e.line, 24);
         let wrong_type = MINI.replace("performance_rank = 3", "performance_rank = \"fast\"");
         assert!(
             Table::parse(&wrong_type, "x.toml")

@@ -93,6 +93,32 @@ pub trait Live {
     fn is_native(&self) -> bool {
         false
     }
+    /// Why the live answers could not be used, if they could not.
+    fn problem(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A captured tree whose `virtprobe-live.json` could not be used: no live answers, one error.
+#[derive(Debug, Clone)]
+pub struct BadLive(pub String);
+
+impl Live for BadLive {
+    fn uname(&self) -> Option<Uname> {
+        None
+    }
+    fn cpuid(&self, _: u32, _: u32) -> Option<[u32; 4]> {
+        None
+    }
+    fn kvm(&self, _fs: &HostFs) -> Option<KvmOutcome> {
+        None
+    }
+    fn user(&self) -> Option<UserInfo> {
+        None
+    }
+    fn problem(&self) -> Option<String> {
+        Some(self.0.clone())
+    }
 }
 
 impl Live for LiveData {

@@ -69,6 +69,12 @@ pub const BIN_DIRS: &[&str] = &[
 /// Run the probe.
 pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     let mut facts = Facts::default();
+    if let Some(p) = live.problem() {
+        facts.errors.push(ProbeError {
+            fact: "live".into(),
+            message: p,
+        });
+    }
     let uname = live.uname();
 
     // CPU.
@@ -217,17 +223,11 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
                 "virtprobe-live.json kvm"
             };
             facts.set("kvm.device", Value::Bool(k.exists), src);
-            let opt_bool = |facts: &mut Facts, name: &str, v: Option<bool>| match v {
-                Some(b) => facts.set(name, Value::Bool(b), src),
-                None => facts.unknown_quiet(
-                    name,
-                    if k.exists {
-                        "not reached"
-                    } else {
-                        "/dev/kvm does not exist"
-                    },
-                    src,
-                ),
+            // The probe ran: with no /dev/kvm nothing can be opened or created, which is a fact.
+            let opt_bool = |facts: &mut Facts, name: &str, v: Option<bool>| match (v, k.exists) {
+                (Some(b), _) => facts.set(name, Value::Bool(b), src),
+                (None, false) => facts.set(name, Value::Bool(false), "/dev/kvm does not exist"),
+                (None, true) => facts.unknown_quiet(name, "not reached", src),
             };
             opt_bool(&mut facts, "kvm.open", k.open);
             opt_bool(&mut facts, "kvm.create_vm", k.create_vm);

@@ -136,6 +136,23 @@ pub fn probe(
             dmi_values.push((field.to_string(), v));
         }
     }
+    // virt-what's Hyper-V rule: Microsoft's DMI names the machine "Virtual Machine" (systemd
+    // matches "Hyper-V" in product_version, which older Hyper-V generations lack).
+    let dmi = |f: &str| {
+        dmi_values
+            .iter()
+            .find(|(k, _)| k == f)
+            .map(|(_, v)| v.as_str())
+    };
+    if dmi_hit.is_none()
+        && dmi("sys_vendor") == Some("Microsoft Corporation")
+        && dmi("product_name") == Some("Virtual Machine")
+    {
+        dmi_hit = found(
+            "microsoft",
+            "/sys/class/dmi/id: Microsoft Corporation \"Virtual Machine\"",
+        );
+    }
     if let Some(h) = &mut dmi_hit
         && h.word == "amazon"
     {
@@ -538,10 +555,11 @@ pub fn probe(
         }
         if let Ok(env) = fs.read("/proc/1/environ") {
             let env = String::from_utf8_lossy(&env);
-            if let Some(v) = env.split('\0').find_map(|kv| kv.strip_prefix("container=")) {
-                if !v.is_empty() && v != "oci" {
-                    return found(&container_word(v), format!("/proc/1/environ container={v}"));
-                }
+            if let Some(v) = env.split('\0').find_map(|kv| kv.strip_prefix("container="))
+                && !v.is_empty()
+                && v != "oci"
+            {
+                return found(&container_word(v), format!("/proc/1/environ container={v}"));
             }
         }
         if fs.exists("/run/.containerenv") {

@@ -1,0 +1,110 @@
+//! The shipped technology table.
+
+use std::path::Path;
+
+use virtprobe::rules::Table;
+
+const SOURCE_IDS: [&str; 20] = [
+    "xen",
+    "kvm",
+    "lguest",
+    "rhype",
+    "mol",
+    "uml",
+    "l4linux",
+    "qemu",
+    "openvz",
+    "linux-vserver",
+    "lxc",
+    "virtualbox",
+    "vmware-server",
+    "vmware-workstation",
+    "vmware-esx",
+    "lpar",
+    "zvm",
+    "phyp",
+    "lv1",
+    "beat",
+];
+
+#[test]
+fn shipped_table_loads_and_covers_the_source_rows() {
+    let t = Table::embedded().unwrap();
+    let source: Vec<&str> = t
+        .technologies
+        .iter()
+        .filter(|x| x.source_row)
+        .map(|x| x.id.as_str())
+        .collect();
+    assert_eq!(source, SOURCE_IDS);
+    let modern = t.technologies.iter().filter(|x| !x.source_row).count();
+    assert!(modern >= 15, "{modern} new rows");
+    for x in &t.technologies {
+        assert!(
+            !x.requires.is_empty() || !x.depends.is_empty(),
+            "{} has no requirements",
+            x.id
+        );
+        assert!(
+            !x.ready.is_empty() && !x.table.license.is_empty() && !x.table.architectures.is_empty(),
+            "{}",
+            x.id
+        );
+    }
+    // The file on disk is the embedded one.
+    let disk = Table::load(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/technologies.toml"
+    )))
+    .unwrap();
+    assert_eq!(disk.technologies, t.technologies);
+}
+
+/// Every column of every source row is the 2009 table's, when the seed table is beside the checkout.
+#[test]
+fn source_columns_match_the_seed_table() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/notes/seed-table.md");
+    let Ok(md) = std::fs::read_to_string(&path) else {
+        eprintln!("skipped: {} not found", path.display());
+        return;
+    };
+    let t = Table::embedded().unwrap();
+    let rows: Vec<Vec<String>> = md
+        .lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|---") && !l.starts_with("| technology"))
+        .map(|l| {
+            l.trim()
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 20);
+    for (row, id) in rows.iter().zip(SOURCE_IDS) {
+        let x = t.get(id).unwrap();
+        let c = &x.table;
+        let ours = [
+            &c.full_virt,
+            &c.paravirt,
+            &c.containers,
+            &c.license,
+            &c.architectures,
+            &c.performance,
+            &c.smp_guests,
+            &c.hotplug,
+            &c.standalone_host,
+            &c.notes,
+        ];
+        let yes = |s: &str| {
+            if s == "(./)" {
+                "yes".to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        for (i, (theirs, ours)) in row[1..].iter().zip(ours).enumerate() {
+            assert_eq!(&yes(theirs), ours, "{id} column {}", i + 1);
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Whole-pipeline tests on the fixture host trees in tests/fixtures/hosts (facts from the
+//! technology notes): each tree is probed through `--root` with its recorded live answers
+//! (virtprobe-live.json: the fake CPUID reader and device prober), and judged by the shipped table.
+
+use std::collections::BTreeSet;
+
+use crate::util::*;
+use virtprobe::report::{Role, Verdict};
+
+#[test]
+fn text_report_snapshots() {
+    for name in fixture_names() {
+        let r = report(&fixture(&name));
+        let t = text(&r).replace(&fixture(&name).display().to_string(), "<fixture>");
+        insta::assert_snapshot!(format!("report-{name}"), t);
+    }
+}
+
+#[test]
+fn json_contract_snapshot() {
+    let r = report(&fixture("intel-vtx"));
+    insta::assert_json_snapshot!("json-intel-vtx", r, { ".generated_at" => "[time]", ".root" => "[root]" });
+}
+
+fn check(host: &str, id: &str, verdict: &str, role: Option<Role>) -> virtprobe::report::TechReport {
+    let r = report(&fixture(host));
+    let t = r.get(id).unwrap().clone();
+    assert_eq!(
+        (t.verdict.as_str(), t.detected),
+        (verdict, role),
+        "{host}/{id}: {t:#?}"
+    );
+    t
+}
+
+#[test]
+fn source_rows_on_their_hosts() {
+    check("intel-vtx", "kvm", "ready", None);
+    check("intel-vtx", "qemu", "ready", None);
+    check("intel-vtx", "lxc", "ready", None);
+    check("intel-vtx", "virtualbox", "available", None);
+    check("x86-no-vt", "kvm", "unsupported", None);
+    check("x86-no-vt", "virtualbox", "unsupported", None);
+    check("xen-dom0-2.6.18", "xen", "ready", Some(Role::Host));
+    check("xen-dom0-2.6.18", "lxc", "needs-host-change", None);
+    check("xen-domU", "xen", "needs-host-change", Some(Role::Guest));
+    check("kvm-guest", "kvm", "needs-host-change", Some(Role::Guest));
+    check("s390-lpar", "lpar", "ready", Some(Role::Guest));
+    check("s390-lpar", "kvm", "ready", None);
+    check("s390-zvm", "zvm", "ready", Some(Role::Guest));
+    check("s390-zvm", "lpar", "ready", Some(Role::Guest));
+    check("power-lpar", "phyp", "ready", Some(Role::Guest));
+    check("ps3", "lv1", "ready", Some(Role::Guest));
+    check("celleb-beat", "beat", "ready", Some(Role::Guest));
+    check("arm64-kvm", "kvm", "ready", None);
+    check("arm64-kvm", "virtualbox", "unsupported", None);
+    check("i686-lguest", "lguest", "ready", None);
+    check("i686-lguest", "uml", "ready", None);
+    check("intel-vtx", "lguest", "unsupported", None);
+    check("ppc32-mol", "mol", "ready", None);
+    check("uml-guest", "uml", "ready", Some(Role::Guest));
+    check("openvz-node", "openvz", "ready", Some(Role::Host));
+    check(
+        "openvz-container",
+        "openvz",
+        "needs-host-change",
+        Some(Role::Guest),
+    );
+    check("vserver-host", "linux-vserver", "ready", Some(Role::Host));
+    check(
+        "vserver-guest",
+        "linux-vserver",
+        "needs-host-change",
+        Some(Role::Guest),
+    );
+    check("vmware-guest", "vmware-esx", "ready", Some(Role::Guest));
+    check("intel-vtx", "vmware-workstation", "available", None);
+    check("intel-vtx", "vmware-server", "unsupported", None);
+    check("intel-vtx", "rhype", "unsupported", None);
+    check("intel-vtx", "l4linux", "needs-host-change", None);
+    check("docker-container", "docker", "unknown", Some(Role::Guest));
+    check("docker-container", "kvm", "ready", None);
+}
+
+#[test]
+fn firmware_disabled_vt_is_a_host_change_not_unsupported() {
+    let r = report(&fixture("intel-vt-disabled"));
+    assert_eq!(r.host.cpu.virt_extension.as_deref(), Some("vmx"));
+    assert_eq!(r.host.cpu.virt_extension_state, "disabled-by-firmware");
+    let kvm = check("intel-vt-disabled", "kvm", "needs-host-change", None);
+    assert!(
+        kvm.remediation[0].contains("firmware setup"),
+        "{:?}",
+        kvm.remediation
+    );
+}
+
+#[test]
+fn dev_kvm_the_user_may_not_open_is_available_with_the_group_fix() {
+    let kvm = check("amd-svm-no-access", "kvm", "available", None);
+    assert!(
+        kvm.remediation
+            .iter()
+            .any(|f| f.contains("group") && f.contains("kvm")),
+        "{:?}",
+        kvm.remediation
+    );
+}
+
+#[test]
+fn every_verdict_and_role_of_the_source_rows_is_covered() {
+    let mut verdicts = BTreeSet::new();
+    let mut roles = BTreeSet::new();
+    let mut rows_non_trivial = BTreeSet::new();
+    for name in fixture_names() {
+        let r = report(&fixture(&name));
+        for t in r.technologies.iter().filter(|t| t.source_row) {
+            verdicts.insert(t.verdict);
+            if let Some(role) = t.detected {
+                roles.insert(format!("{role:?}"));
+            }
+            if t.verdict != Verdict::Unknown {
+                rows_non_trivial.insert(t.id.clone());
+            }
+        }
+    }
+    assert_eq!(verdicts.len(), 5, "{verdicts:?}");
+    assert_eq!(roles.len(), 2, "{roles:?}");
+    assert_eq!(rows_non_trivial.len(), 20, "{rows_non_trivial:?}");
+}
+
+#[test]
+fn empty_tree_is_unknown_not_an_abort() {
+    let r = report(&fixture("empty"));
+    assert!(!r.errors.is_empty());
+    assert_eq!(verdict(&r, "kvm"), "unknown");
+    assert_eq!(r.host.arch, None);
+}

@@ -1,0 +1,12 @@
+//! One integration-test binary (faster to link): whole-pipeline tests on fixture host trees, the
+//! CLI's exit codes and messages, the shipped data, hostile input, the live host, the corpus.
+
+mod advise;
+mod cli;
+mod corpus;
+mod data;
+mod fixtures;
+mod hostile;
+mod live;
+mod serve;
+mod util;

@@ -1,0 +1,52 @@
+use std::path::{Path, PathBuf};
+
+use virtprobe::render::{Context, Render};
+use virtprobe::report::Report;
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hosts")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    fixtures_dir().join(name)
+}
+
+pub fn fixture_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn report(root: &Path) -> Report {
+    let table = virtprobe::rules::Table::embedded().unwrap();
+    virtprobe::run_with(root, None, &table).unwrap()
+}
+
+pub fn verdict(r: &Report, id: &str) -> String {
+    r.get(id)
+        .unwrap_or_else(|| panic!("no {id}"))
+        .verdict
+        .as_str()
+        .to_string()
+}
+
+pub fn text(r: &Report) -> String {
+    let mut out = Vec::new();
+    virtprobe::render::Text
+        .render(r, &Context::default(), &mut out)
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+pub fn bin() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("virtprobe").unwrap()
+}
+
+/// A corpus folder beside the checkout, if present.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    d.is_dir().then_some(d)
+}
