@@ -120,6 +120,11 @@ impl HostFs {
         })
     }
 
+    /// True when every path looked at is recorded (for `virtprobe capture`).
+    pub fn is_recording(&self) -> bool {
+        self.touched.is_some()
+    }
+
     /// The root directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -198,14 +203,44 @@ impl HostFs {
 
     /// The names in a directory, sorted. Bounded to 100 000 entries.
     pub fn read_dir(&self, path: &str) -> Result<Vec<String>, ReadError> {
+        let mut names = self.read_dir_unsorted(path)?;
+        names.sort_unstable();
+        Ok(names)
+    }
+
+    /// Call `f` with each name in a directory, in the order the file system gives them, without
+    /// building a list (for big folders such as /usr/bin). Bounded to 100 000 entries.
+    pub fn scan_dir(
+        &self,
+        path: &str,
+        mut f: impl FnMut(&std::ffi::OsStr),
+    ) -> Result<(), ReadError> {
         let real = self.resolve(path)?;
         let rd = std::fs::read_dir(&real).map_err(|e| io_error(path, &e))?;
-        let mut names: Vec<String> = rd
+        let mut seen = self.touched.as_ref().map(|_| Vec::new());
+        for e in rd.take(100_000).flatten() {
+            let name = e.file_name();
+            f(&name);
+            if let Some(v) = &mut seen {
+                v.push(name.to_string_lossy().into_owned());
+            }
+        }
+        if let (Some(t), Some(v)) = (&self.touched, seen) {
+            t.borrow_mut().insert(path.to_string(), Touch::Listed(v));
+        }
+        Ok(())
+    }
+
+    /// The names in a directory, in the order the file system gives them. Bounded to 100 000
+    /// entries.
+    pub fn read_dir_unsorted(&self, path: &str) -> Result<Vec<String>, ReadError> {
+        let real = self.resolve(path)?;
+        let rd = std::fs::read_dir(&real).map_err(|e| io_error(path, &e))?;
+        let names: Vec<String> = rd
             .take(100_000)
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        names.sort();
         if let Some(t) = &self.touched {
             t.borrow_mut()
                 .insert(path.to_string(), Touch::Listed(names.clone()));

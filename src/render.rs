@@ -209,9 +209,12 @@ pub struct Json;
 
 impl Render for Json {
     fn render(&self, r: &Report, _ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(r).map_err(io::Error::other)?;
-        bytes.push(b'\n');
-        out.write_all(&bytes)
+        serde_json::to_writer_pretty(&mut *out, r).map_err(|e| match e.io_error_kind() {
+            // Keep the kind (a closed pipe is not an error worth reporting).
+            Some(kind) => io::Error::new(kind, e),
+            None => io::Error::other(e),
+        })?;
+        writeln!(out)
     }
 }
 

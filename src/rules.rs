@@ -20,6 +20,10 @@ use crate::version::KVersion;
 
 /// The table shipped with virtprobe.
 pub const EMBEDDED: &str = include_str!("../data/technologies.toml");
+/// The same table, validated and stored as JSON (`data/technologies.compiled.json`), so a run
+/// does not parse 80 KB of TOML. A test keeps it equal to the TOML; `VIRTPROBE_BLESS=1 cargo test`
+/// rewrites it after an edit.
+pub const COMPILED: &str = include_str!("../data/technologies.compiled.json");
 /// The name the embedded table is reported under.
 pub const EMBEDDED_NAME: &str = "data/technologies.toml (embedded)";
 
@@ -73,7 +77,7 @@ pub struct RawCond {
 }
 
 /// A validated condition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cond {
     /// Every one passes.
     All(Vec<Cond>),
@@ -95,7 +99,7 @@ pub enum Cond {
 }
 
 /// A test on one fact value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     /// Equal to one of.
     In(Vec<String>),
@@ -116,7 +120,7 @@ pub enum Op {
 }
 
 /// A comparison bound.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Bound {
     /// For `version` facts.
     Version(KVersion),
@@ -148,7 +152,7 @@ struct RawRequirement {
 }
 
 /// A validated requirement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requirement {
     /// Short id, unique within the technology.
     pub id: String,
@@ -237,7 +241,7 @@ struct RawTable {
 }
 
 /// One technology of the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Technology {
     /// Stable id (`kvm`, `xen`…).
     pub id: String,
@@ -276,7 +280,7 @@ pub struct Technology {
 }
 
 /// The whole table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Table {
     /// Technologies in file order.
     pub technologies: Vec<Technology>,
@@ -485,9 +489,12 @@ fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataError> {
 }
 
 impl Table {
-    /// The embedded table.
+    /// The embedded table (from its compiled form; the TOML if that were ever unreadable).
     pub fn embedded() -> Result<Table, DataError> {
-        Table::parse(EMBEDDED, EMBEDDED_NAME)
+        match serde_json::from_str::<Table>(COMPILED) {
+            Ok(t) => Ok(t),
+            Err(_) => Table::parse(EMBEDDED, EMBEDDED_NAME),
+        }
     }
 
     /// Load a data file.
@@ -643,7 +650,7 @@ impl Table {
                         _ => None,
                     };
                     match fact.as_str() {
-                        "kernel.config" => n.config = true,
+                        "kernel.config" => n.config_keys.extend(key.clone().or(value)),
                         "module.param" => {
                             if let Some(k) = key.clone().or(value) {
                                 n.params.insert(k);
@@ -667,8 +674,9 @@ impl Table {
                 walk(c, &mut n);
             }
         }
-        // The cgroup v2 checks read the kernel config too.
-        n.config = true;
+        // The probe reads these itself: module support and the cgroup v2 device controller.
+        n.config_keys
+            .extend(["MODULES".to_string(), "CGROUP_BPF".to_string()]);
         n
     }
 }

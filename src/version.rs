@@ -8,7 +8,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// `major.minor.patch` of a kernel release; missing parts are 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct KVersion(pub u32, pub u32, pub u32);
 
 /// Why a release string has no version.

@@ -5,7 +5,7 @@
 //! - the kernel configuration from the first readable of `/proc/config.gz`, `/boot/config-R`,
 //!   `/lib/modules/R/build/.config`, `/usr/lib/modules/R/config` and the other places distributions
 //!   put it (node-feature-discovery's list), recording which one was used. A gzip file is inflated
-//!   with a 64 MiB bound, so a decompression bomb becomes an error, not an outage;
+//!   with a 16 MiB bound, so a decompression bomb becomes an error, not an outage;
 //! - `/proc/modules` (loaded modules; absent on kernels built without module support),
 //!   `/sys/module` (loaded modules and built-ins with parameters) and `/lib/modules/R/modules.builtin`;
 //! - `/sys/module/M/parameters/P` only for the parameters the technology table asks about;
@@ -21,7 +21,7 @@ use crate::host::HostFs;
 use crate::version::KVersion;
 
 /// The most a compressed kernel config may inflate to (a real one is about 300 KiB).
-pub const MAX_CONFIG: u64 = 64 * 1024 * 1024;
+pub const MAX_CONFIG: u64 = 16 * 1024 * 1024;
 
 /// Where kernel configurations are looked for, in order; `{R}` is the release.
 pub const CONFIG_PATHS: &[&str] = &[
@@ -38,22 +38,44 @@ pub const CONFIG_PATHS: &[&str] = &[
 /// Parse kernel config text into `NAME` (without `CONFIG_`) → `y`, `m` or the value (quotes
 /// removed). Options that are `not set` are absent, as in the kernel's own format.
 pub fn parse_config(text: &str) -> BTreeMap<String, String> {
-    let parsed = procfs::KernelConfig::from_buf_read(text.as_bytes())
-        .map(|c| c.0)
-        .unwrap_or_default();
-    parsed
-        .into_iter()
-        .filter_map(|(k, v)| {
-            let name = k.trim().strip_prefix("CONFIG_")?.to_string();
-            let value = match v {
-                procfs::ConfigSetting::Yes => "y".to_string(),
-                procfs::ConfigSetting::Module => "m".to_string(),
-                procfs::ConfigSetting::Value(s) => s.trim().trim_matches('"').to_string(),
-            };
-            (!name.is_empty()).then_some((name, value))
-        })
-        .collect()
+    parse_config_lines(text, |_| true)
 }
+
+/// [`parse_config`], keeping only the options in `wanted`: a distribution config has about 10 000
+/// options and the rules read a few dozen.
+pub fn parse_config_wanted(text: &str, wanted: &BTreeSet<String>) -> BTreeMap<String, String> {
+    parse_config_lines(text, |name| wanted.contains(name))
+}
+
+fn parse_config_lines(text: &str, keep: impl Fn(&str) -> bool) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.trim_end().strip_prefix("CONFIG_") else {
+            continue;
+        };
+        let Some((name, value)) = rest.split_once('=') else {
+            continue;
+        };
+        if name.is_empty() || !keep(name) {
+            continue;
+        }
+        out.insert(name.to_string(), value.trim().trim_matches('"').to_string());
+    }
+    out
+}
+
+/// The kernel config of a running kernel does not change until a reboot, so a long-running
+/// `virtprobe serve` inflates and parses it once: keyed by the real path, its size and mtime, the
+/// kernel release and the options wanted.
+type ConfigKey = (
+    std::path::PathBuf,
+    u64,
+    Option<std::time::SystemTime>,
+    String,
+    BTreeSet<String>,
+);
+type ConfigCache = Option<(ConfigKey, String, BTreeMap<String, String>)>;
+static CONFIG_CACHE: std::sync::Mutex<ConfigCache> = std::sync::Mutex::new(None);
 
 /// Inflate a gzip stream with a size bound.
 pub fn gunzip_bounded(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
@@ -67,12 +89,17 @@ pub fn gunzip_bounded(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Module names from `/proc/modules` text (the first word of each line).
+/// Module names from `/proc/modules` text: procfs's parser, or the first word of each line when
+/// a line does not have the kernel's six fields.
 pub fn parse_proc_modules(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_string)
-        .collect()
+    match procfs::KernelModules::from_buf_read(text.as_bytes()) {
+        Ok(m) => m.0.into_keys().collect(),
+        Err(_) => text
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(str::to_string)
+            .collect(),
+    }
 }
 
 /// Module names from `modules.builtin` (`kernel/arch/x86/kvm/kvm.ko` → `kvm`).
@@ -92,7 +119,7 @@ pub fn probe(
     facts: &mut Facts,
     live_release: Option<String>,
     params: &BTreeSet<String>,
-    want_config: bool,
+    config_keys: &BTreeSet<String>,
 ) {
     let (release, release_src) = match live_release {
         Some(r) => (Some(r), "uname".to_string()),
@@ -126,8 +153,8 @@ pub fn probe(
         facts.unknown_quiet("kernel.version", "kernel release unknown", "");
     }
 
-    if want_config {
-        probe_config(fs, facts, release.as_deref());
+    if !config_keys.is_empty() {
+        probe_config(fs, facts, release.as_deref(), config_keys);
     }
 
     // Modules: loaded (/proc/modules), present in /sys/module, built in (modules.builtin).
@@ -218,7 +245,7 @@ pub fn probe(
     }
 }
 
-fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>) {
+fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &BTreeSet<String>) {
     let mut tried = Vec::new();
     for pattern in CONFIG_PATHS {
         let path = match (pattern.contains("{R}"), release) {
@@ -226,6 +253,24 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>) {
             (true, None) => continue,
             (false, _) => pattern.to_string(),
         };
+        let key = fs.resolve(&path).ok().and_then(|real| {
+            let md = std::fs::metadata(&real).ok()?;
+            Some((
+                real,
+                md.len(),
+                md.modified().ok(),
+                release.unwrap_or("").to_string(),
+                wanted.clone(),
+            ))
+        });
+        if let Some(k) = &key
+            && let Ok(cache) = CONFIG_CACHE.lock()
+            && let Some((ck, cpath, cmap)) = cache.as_ref()
+            && ck == k
+        {
+            facts.set("kernel.config", Value::Map(cmap.clone()), cpath.clone());
+            return;
+        }
         let bytes = match fs.read(&path) {
             Ok(b) => b,
             Err(e) if e.is_not_found() => continue,
@@ -248,10 +293,13 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>) {
         } else {
             String::from_utf8_lossy(&bytes).into_owned()
         };
-        let map = parse_config(&text);
-        if map.is_empty() {
+        if !text.lines().any(|l| l.starts_with("CONFIG_")) {
             tried.push(format!("{path}: no CONFIG_ lines"));
             continue;
+        }
+        let map = parse_config_wanted(&text, wanted);
+        if let (Some(k), Ok(mut cache)) = (key, CONFIG_CACHE.lock()) {
+            *cache = Some((k, path.clone(), map.clone()));
         }
         facts.set("kernel.config", Value::Map(map), path);
         for t in tried {

@@ -50,11 +50,16 @@ fn ioctl(fd: libc::c_int, req: libc::c_ulong, arg: libc::c_ulong) -> std::io::Re
 
 /// Probe `/dev/kvm` of the running host.
 pub fn probe_dev_kvm(fs: &HostFs) -> KvmOutcome {
+    match fs.resolve("/dev/kvm") {
+        Ok(path) => probe_path(&path),
+        Err(_) => KvmOutcome::default(),
+    }
+}
+
+/// Probe a KVM device node.
+pub fn probe_path(path: &std::path::Path) -> KvmOutcome {
     let mut out = KvmOutcome::default();
-    let Ok(path) = fs.resolve("/dev/kvm") else {
-        return out;
-    };
-    if std::fs::metadata(&path).is_err() {
+    if std::fs::metadata(path).is_err() {
         return out;
     }
     out.exists = true;
@@ -62,7 +67,7 @@ pub fn probe_dev_kvm(fs: &HostFs) -> KvmOutcome {
         .read(true)
         .write(true)
         .custom_flags(libc::O_CLOEXEC)
-        .open(&path)
+        .open(path)
     {
         Ok(f) => f,
         Err(e) => {

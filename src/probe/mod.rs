@@ -35,8 +35,8 @@ pub struct Needs {
     pub paths: BTreeSet<String>,
     /// Tools (exact names, or prefixes ending in `*`).
     pub tools: BTreeSet<String>,
-    /// Whether any rule reads the kernel configuration.
-    pub config: bool,
+    /// Kernel config options the rules read (without `CONFIG_`); only these are kept.
+    pub config_keys: BTreeSet<String>,
 }
 
 /// Everything one probe found.
@@ -163,7 +163,7 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         &mut facts,
         uname.as_ref().map(|u| u.release.clone()),
         &needs.params,
-        needs.config,
+        &needs.config_keys,
     );
 
     // CPUID.
@@ -210,6 +210,48 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             ] {
                 facts.unknown_quiet(f, why, "cpuid");
             }
+        }
+    }
+
+    // Running-under detection.
+    let release = facts.str("kernel.release").map(str::to_string);
+    let virt = virt::probe(fs, &mut facts, &cpu, cpuid.as_ref(), release.as_deref());
+
+    // Paths the table asks about.
+    let existing: BTreeSet<String> = needs
+        .paths
+        .iter()
+        .filter(|p| fs.exists(p))
+        .cloned()
+        .collect();
+    facts.set("path", Value::Set(existing), "stat");
+
+    // Tools.
+
+    let (tools, tool_src) = find_tools(fs, &live.path_dirs(), &needs.tools);
+    facts.set("tool", Value::Set(tools), tool_src);
+
+    // User.
+    match live.user() {
+        Some(u) => {
+            facts.set("user.root", Value::Bool(u.uid == 0), "geteuid");
+            facts.set(
+                "user.groups",
+                Value::Set(u.gids.iter().map(|g| g.to_string()).collect()),
+                "getgroups",
+            );
+        }
+        None => {
+            facts.unknown_quiet(
+                "user.root",
+                "captured tree: invoking user not recorded",
+                "geteuid",
+            );
+            facts.unknown_quiet(
+                "user.groups",
+                "captured tree: invoking user not recorded",
+                "getgroups",
+            );
         }
     }
 
@@ -276,47 +318,6 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         Value::Str(state.into()),
         ext_src,
     );
-
-    // Running-under detection.
-    let release = facts.str("kernel.release").map(str::to_string);
-    let virt = virt::probe(fs, &mut facts, &cpu, cpuid.as_ref(), release.as_deref());
-
-    // Paths the table asks about.
-    let existing: BTreeSet<String> = needs
-        .paths
-        .iter()
-        .filter(|p| fs.exists(p))
-        .cloned()
-        .collect();
-    facts.set("path", Value::Set(existing), "stat");
-
-    // Tools.
-    let (tools, tool_src) = find_tools(fs, &live.path_dirs(), &needs.tools);
-    facts.set("tool", Value::Set(tools), tool_src);
-
-    // User.
-    match live.user() {
-        Some(u) => {
-            facts.set("user.root", Value::Bool(u.uid == 0), "geteuid");
-            facts.set(
-                "user.groups",
-                Value::Set(u.gids.iter().map(|g| g.to_string()).collect()),
-                "getgroups",
-            );
-        }
-        None => {
-            facts.unknown_quiet(
-                "user.root",
-                "captured tree: invoking user not recorded",
-                "geteuid",
-            );
-            facts.unknown_quiet(
-                "user.groups",
-                "captured tree: invoking user not recorded",
-                "getgroups",
-            );
-        }
-    }
 
     probe_containers(fs, &mut facts);
 
@@ -459,33 +460,47 @@ fn find_tools(
     path_dirs: &[String],
     wanted: &BTreeSet<String>,
 ) -> (BTreeSet<String>, String) {
-    let mut dirs: Vec<String> = path_dirs.to_vec();
-    dirs.extend(BIN_DIRS.iter().map(|d| d.to_string()));
-    let mut seen_real = BTreeSet::new();
     let mut found = BTreeSet::new();
     let mut where_found: BTreeMap<String, String> = BTreeMap::new();
     if wanted.is_empty() {
         return (found, "bin folders".into());
     }
-    for d in dirs {
-        let Ok(real) = fs.resolve(&d) else { continue };
-        if !seen_real.insert(real) {
+    let prefixes: Vec<&str> = wanted.iter().filter_map(|w| w.strip_suffix('*')).collect();
+    // /bin and /usr/bin are often one folder: list it once. A listing costs a few getdents calls
+    // however many programs the folder holds, where a stat per wanted name would cost hundreds of
+    // system calls.
+    let mut seen = BTreeSet::new();
+    for d in path_dirs
+        .iter()
+        .map(String::as_str)
+        .chain(BIN_DIRS.iter().copied())
+    {
+        let Ok(md) = fs.metadata(d) else { continue };
+        if !md.is_dir()
+            || !seen.insert((
+                std::os::unix::fs::MetadataExt::dev(&md),
+                std::os::unix::fs::MetadataExt::ino(&md),
+            ))
+        {
             continue;
         }
-        let Ok(names) = fs.read_dir(&d) else { continue };
-        for w in wanted {
-            if found.contains(w) {
-                continue;
-            }
-            let hit = match w.strip_suffix('*') {
-                Some(prefix) => names.iter().find(|n| n.starts_with(prefix)),
-                None => names.binary_search(w).ok().map(|i| &names[i]),
+        let _ = fs.scan_dir(d, |name| {
+            let Some(n) = name.to_str() else { return };
+            let key = if wanted.contains(n) {
+                Some(n.to_string())
+            } else {
+                prefixes
+                    .iter()
+                    .find(|p| n.starts_with(**p))
+                    .map(|p| format!("{p}*"))
             };
-            if let Some(n) = hit {
-                found.insert(w.clone());
-                where_found.insert(w.clone(), format!("{d}/{n}"));
+            if let Some(k) = key
+                && !found.contains(&k)
+            {
+                where_found.insert(k.clone(), format!("{d}/{n}"));
+                found.insert(k);
             }
-        }
+        });
     }
     let src = if where_found.is_empty() {
         "PATH and the usual bin/sbin folders".to_string()

@@ -108,3 +108,24 @@ fn source_columns_match_the_seed_table() {
         }
     }
 }
+
+/// The compiled table the binary embeds is the TOML, validated. After editing the TOML, run
+/// `VIRTPROBE_BLESS=1 cargo test compiled` to rewrite it.
+#[test]
+fn compiled_table_is_current() {
+    let from_toml =
+        Table::parse(virtprobe::rules::EMBEDDED, virtprobe::rules::EMBEDDED_NAME).unwrap();
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/technologies.compiled.json"
+    ));
+    if std::env::var_os("VIRTPROBE_BLESS").is_some() {
+        std::fs::write(path, serde_json::to_string(&from_toml).unwrap() + "\n").unwrap();
+    }
+    let compiled: Table = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .expect("compiled table parses");
+    assert!(
+        compiled == from_toml,
+        "data/technologies.compiled.json is stale: run VIRTPROBE_BLESS=1 cargo test compiled"
+    );
+}
