@@ -8,5 +8,7 @@ mod data;
 mod fixtures;
 mod hostile;
 mod live;
+mod schema;
 mod serve;
+mod systemd;
 mod util;

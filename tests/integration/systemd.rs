@@ -1,0 +1,410 @@
+//! The systemd units: `systemd-analyze verify` and `security`, and an end-to-end run under a real
+//! systemd booted with systemd-nspawn in a minimal Debian tree (root only; skips elsewhere).
+//!
+//! The Debian tree is made once with `debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus
+//! bookworm` and cached outside the clone (`VIRTPROBE_NSPAWN_CACHE`, default
+//! /var/cache/virtprobe-test/bookworm); each run boots a copy of it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const UNITS: [&str; 3] = [
+    "virtprobe.service",
+    "virtprobe-once.service",
+    "virtprobe.timer",
+];
+
+fn units_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd")
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The binary to install: the release build when it is there (CI builds it), else this test's.
+fn binary() -> PathBuf {
+    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/virtprobe");
+    if release.exists() {
+        release
+    } else {
+        PathBuf::from(env!("CARGO_BIN_EXE_virtprobe"))
+    }
+}
+
+#[test]
+fn units_score_and_verify() {
+    if !have("systemd-analyze") {
+        eprintln!("skipped: systemd-analyze not installed");
+        return;
+    }
+    for unit in ["virtprobe.service", "virtprobe-once.service"] {
+        let out = Command::new("systemd-analyze")
+            .args(["security", "--offline=true"])
+            .arg(units_dir().join(unit))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let score: f64 = text
+            .lines()
+            .find_map(|l| l.split("Overall exposure level for ").nth(1))
+            .and_then(|l| l.split(": ").nth(1))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no score for {unit}: {text}"));
+        println!("{unit}: exposure {score}");
+        assert!(score <= 1.5, "{unit} scores {score}");
+    }
+    // verify needs the unit's executables and the system units beside them: a scratch root.
+    let Ok(system) = std::fs::read_dir("/usr/lib/systemd/system") else {
+        eprintln!("skipped verify: no /usr/lib/systemd/system here");
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    for d in [
+        "usr/lib/systemd/system",
+        "etc/systemd/system",
+        "usr/bin",
+        "bin",
+    ] {
+        std::fs::create_dir_all(r.join(d)).unwrap();
+    }
+    for e in system.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::copy(
+                e.path(),
+                r.join("usr/lib/systemd/system").join(e.file_name()),
+            );
+        }
+    }
+    std::fs::copy(binary(), r.join("usr/bin/virtprobe")).unwrap();
+    std::fs::copy("/bin/sh", r.join("bin/sh")).unwrap();
+    for u in UNITS {
+        std::fs::copy(units_dir().join(u), r.join("etc/systemd/system").join(u)).unwrap();
+    }
+    let out = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(format!("--root={}", r.display()))
+        .args(UNITS)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && all.trim().is_empty(),
+        "systemd-analyze verify: {all}"
+    );
+}
+
+struct Booted {
+    child: Child,
+    pid1: u32,
+    tree: tempfile::TempDir,
+}
+
+impl Booted {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("nsenter")
+            .args(["-t", &self.pid1.to_string(), "-m", "-u", "-i", "-n", "-p"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+    fn stdout(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.run(args).stdout)
+            .trim()
+            .to_string()
+    }
+    fn show(&self, unit: &str, prop: &str) -> String {
+        self.stdout(&["systemctl", "show", "-P", prop, unit])
+    }
+    fn wait_for(&self, what: &str, mut ok: impl FnMut(&Self) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if ok(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let journal = self.stdout(&["journalctl", "--no-pager", "-n", "60"]);
+        panic!("timed out waiting for {what}\n{journal}");
+    }
+    fn status(&self) -> Option<serde_json::Value> {
+        let bytes = std::fs::read(self.tree.path().join("var/lib/virtprobe/status.json")).ok()?;
+        Some(serde_json::from_slice(&bytes).expect("status.json is valid JSON"))
+    }
+}
+
+impl Drop for Booted {
+    fn drop(&mut self) {
+        let _ = self.run(&["systemctl", "poweroff"]);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn debian_tree() -> Option<PathBuf> {
+    let cache = std::env::var_os("VIRTPROBE_NSPAWN_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/virtprobe-test/bookworm"));
+    if cache.join("usr/lib/systemd/systemd").exists() {
+        return Some(cache);
+    }
+    if !have("debootstrap") {
+        eprintln!(
+            "skipped: no cached Debian tree at {} and no debootstrap",
+            cache.display()
+        );
+        return None;
+    }
+    let tmp = cache.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(cache.parent().unwrap()).ok()?;
+    let ok = Command::new("debootstrap")
+        .args([
+            "--variant=minbase",
+            "--include=systemd,systemd-sysv,dbus",
+            "bookworm",
+        ])
+        .arg(&tmp)
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: debootstrap failed (no network to Debian's mirror?)");
+        let _ = std::fs::remove_dir_all(&tmp);
+        return None;
+    }
+    std::fs::rename(&tmp, &cache).ok()?;
+    Some(cache)
+}
+
+fn boot() -> Option<Booted> {
+    if !is_root() {
+        eprintln!("skipped: systemd-nspawn needs root");
+        return None;
+    }
+    if !have("systemd-nspawn") || !have("nsenter") {
+        eprintln!("skipped: systemd-nspawn or nsenter not installed");
+        return None;
+    }
+    if !Path::new("/dev/kvm").exists() {
+        eprintln!("skipped: no /dev/kvm to pass into the container");
+        return None;
+    }
+    let cache = debian_tree()?;
+    let tree = tempfile::Builder::new()
+        .prefix("virtprobe-nspawn.")
+        .tempdir_in("/var/tmp")
+        .unwrap();
+    let t = tree.path().to_path_buf();
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", cache.display()))
+            .arg(&t)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Install the binary, the units, the sysusers file, and enable the service.
+    std::fs::copy(binary(), t.join("usr/bin/virtprobe")).unwrap();
+    for u in UNITS {
+        std::fs::copy(units_dir().join(u), t.join("etc/systemd/system").join(u)).unwrap();
+    }
+    std::fs::copy(
+        units_dir().join("sysusers.d/virtprobe.conf"),
+        t.join("usr/lib/sysusers.d/virtprobe.conf"),
+    )
+    .unwrap();
+    let wants = t.join("etc/systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).unwrap();
+    let _ = std::os::unix::fs::symlink(
+        "/etc/systemd/system/virtprobe.service",
+        wants.join("virtprobe.service"),
+    );
+    // A data file the service reads, so `systemctl reload` has something to re-read.
+    std::fs::create_dir_all(t.join("etc/virtprobe")).unwrap();
+    std::fs::write(
+        t.join("etc/virtprobe/technologies.toml"),
+        virtprobe::rules::EMBEDDED,
+    )
+    .unwrap();
+    let dropin = t.join("etc/systemd/system/virtprobe.service.d");
+    std::fs::create_dir_all(&dropin).unwrap();
+    std::fs::write(
+        dropin.join("test.conf"),
+        "[Service]\nExecStart=\nExecStart=/usr/bin/virtprobe --data /etc/virtprobe/technologies.toml serve --interval 5min --status /var/lib/virtprobe/status.json\n",
+    )
+    .unwrap();
+    // The users exist before boot (as systemd-sysusers makes them at boot), so the device node
+    // passed in can belong to the tree's kvm group: a node of our own, not the host's /dev/kvm.
+    assert!(
+        Command::new("systemd-sysusers")
+            .arg(format!("--root={}", t.display()))
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let group = std::fs::read_to_string(t.join("etc/group")).unwrap();
+    let gid: u32 = group
+        .lines()
+        .find_map(|l| l.strip_prefix("kvm:x:"))
+        .and_then(|r| r.split(':').next())
+        .and_then(|g| g.parse().ok())
+        .expect("kvm group");
+    let node = t.join("kvm-node");
+    let c = std::ffi::CString::new(node.to_str().unwrap()).unwrap();
+    // SAFETY: mknod/chown/chmod on a path we own, with valid arguments.
+    unsafe {
+        assert_eq!(
+            libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o660, libc::makedev(10, 232)),
+            0
+        );
+        assert_eq!(libc::chown(c.as_ptr(), 0, gid), 0);
+        assert_eq!(libc::chmod(c.as_ptr(), 0o660), 0);
+    }
+    let child = Command::new("systemd-nspawn")
+        .arg("-D")
+        .arg(&t)
+        .args(["--boot", "--register=no", "--keep-unit", "--quiet"])
+        .arg(format!("--bind={}:/dev/kvm", node.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let nspawn = child.id();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut pid1 = None;
+    while pid1.is_none() && Instant::now() < deadline {
+        pid1 = std::fs::read_to_string(format!("/proc/{nspawn}/task/{nspawn}/children"))
+            .ok()
+            .and_then(|c| c.split_whitespace().next().and_then(|p| p.parse().ok()));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let Some(pid1) = pid1 else {
+        eprintln!("skipped: systemd-nspawn did not start a container here");
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+        return None;
+    };
+    let b = Booted { child, pid1, tree };
+    b.wait_for("boot", |b| {
+        matches!(
+            b.stdout(&["systemctl", "is-system-running"]).as_str(),
+            "running" | "degraded"
+        )
+    });
+    Some(b)
+}
+
+#[test]
+fn units_run_under_real_systemd() {
+    let Some(b) = boot() else { return };
+    // Active (running) through READY=1 (Type=notify).
+    b.wait_for("virtprobe.service active", |b| {
+        b.show("virtprobe.service", "SubState") == "running"
+    });
+    assert_eq!(b.show("virtprobe.service", "Type"), "notify");
+    assert!(
+        b.show("virtprobe.service", "StatusText").contains("ready"),
+        "{}",
+        b.show("virtprobe.service", "StatusText")
+    );
+    // The status file is there, valid, and the hardening did not blind the probe: KVM is ready.
+    b.wait_for("status.json", |b| b.status().is_some());
+    let status = b.status().unwrap();
+    let kvm = status["technologies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "kvm")
+        .unwrap();
+    assert_eq!(kvm["verdict"], "ready", "{:#}", status["host"]["kvm"]);
+    assert!(
+        status["host"]["cpu"]["flags"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "cpuinfo hidden"
+    );
+    // Killed with SIGKILL, it is restarted.
+    let pid = b.show("virtprobe.service", "MainPID");
+    assert!(
+        b.run(&["systemctl", "kill", "-s", "KILL", "virtprobe.service"])
+            .status
+            .success()
+    );
+    b.wait_for("restart after SIGKILL", |b| {
+        b.show("virtprobe.service", "NRestarts") == "1"
+            && b.show("virtprobe.service", "SubState") == "running"
+            && b.show("virtprobe.service", "MainPID") != pid
+    });
+    // `systemctl reload` re-reads the data file: change KVM's ready line and see it in the status.
+    b.wait_for("status after restart", |b| {
+        b.status().is_some_and(|s| s["service"]["probes"] == 1)
+    });
+    let data = b.tree.path().join("etc/virtprobe/technologies.toml");
+    let edited = std::fs::read_to_string(&data).unwrap().replacen(
+        "/dev/kvm opened by this user;",
+        "/dev/kvm opened (reloaded table);",
+        1,
+    );
+    std::fs::write(&data, edited).unwrap();
+    let out = b.run(&["systemctl", "reload", "virtprobe.service"]);
+    assert!(
+        out.status.success(),
+        "reload: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    b.wait_for("reloaded table in the status", |b| {
+        b.status()
+            .is_some_and(|s| s.to_string().contains("/dev/kvm opened (reloaded table)"))
+    });
+    assert_eq!(b.show("virtprobe.service", "SubState"), "running");
+    // The timer variant: the timer is active and its oneshot service runs once, successfully.
+    assert!(
+        b.run(&["systemctl", "start", "virtprobe.timer"])
+            .status
+            .success()
+    );
+    assert_eq!(b.show("virtprobe.timer", "ActiveState"), "active");
+    assert_eq!(
+        b.show("virtprobe.timer", "Triggers"),
+        "virtprobe-once.service"
+    );
+    let out = b.run(&["systemctl", "start", "virtprobe-once.service"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(b.show("virtprobe-once.service", "Result"), "success");
+    assert_eq!(b.show("virtprobe-once.service", "ExecMainStatus"), "0");
+    let status = b.status().unwrap();
+    assert_eq!(status["service"]["probes"], 1);
+}
