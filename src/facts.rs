@@ -80,6 +80,8 @@ pub struct Facts {
     map: BTreeMap<String, Fact>,
     /// What could not be read.
     pub errors: Vec<ProbeError>,
+    /// Checks skipped or weakened because the invoking user lacks a privilege.
+    pub needs_privilege: Vec<String>,
 }
 
 /// Every fact name the probe can produce, with its kind. Data files are checked against this list.

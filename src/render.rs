@@ -194,6 +194,12 @@ impl Render for Text {
             "\n  {}. `virtprobe explain ID` shows every rule and its evidence.",
             counts.join(", ")
         )?;
+        if !r.needs_privilege.is_empty() {
+            writeln!(out, "\n  Wanted more privilege:")?;
+            for n in &r.needs_privilege {
+                writeln!(out, "    {}", clean(n))?;
+            }
+        }
         if !r.errors.is_empty() {
             writeln!(out, "\n  Could not read ({}):", r.errors.len())?;
             for e in &r.errors {

@@ -170,6 +170,8 @@ pub struct Report {
     pub technologies: Vec<TechReport>,
     /// Facts that could not be read.
     pub errors: Vec<ProbeError>,
+    /// Checks skipped or weakened because the invoking user lacks a privilege.
+    pub needs_privilege: Vec<String>,
 }
 
 impl Report {
@@ -376,5 +378,6 @@ pub fn build(probed: &Probed, table: &Table, root: &str) -> Report {
             done
         }),
         errors: f.errors.clone(),
+        needs_privilege: f.needs_privilege.clone(),
     }
 }

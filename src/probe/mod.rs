@@ -18,6 +18,7 @@ pub mod live;
 pub mod virt;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::facts::{Facts, ProbeError, Value};
 use crate::host::HostFs;
@@ -302,12 +303,15 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     }
 
     // Virtualization extension and its state.
-    let (ext, state, ext_src) = virt_extension(
+    let (ext, state, mut ext_src) = virt_extension(
         &cpu,
         cpuid.as_ref(),
         arch_s,
         facts.bool("kvm.device").unwrap_or(false),
     );
+    if state == "disabled-by-firmware" && fs.is_live() {
+        ext_src.push_str(&confirm_firmware_disabled(fs, cpuid.as_ref(), &mut facts));
+    }
     facts.set(
         "cpu.virt_extension",
         Value::Str(ext.unwrap_or("none").into()),
@@ -368,6 +372,60 @@ pub fn arch_from_release(release: &str) -> Option<&'static str> {
     ];
     let last = release.rsplit(['.', '-', '+']).next()?;
     SUFFIXES.iter().find(|(s, _)| *s == last).map(|(_, a)| *a)
+}
+
+/// Where readable, confirm "disabled in firmware" from the feature-control MSR (Intel 0x3a: locked
+/// without VMX outside SMX; AMD VM_CR 0xc0010114: SVMDIS) and the kernel log. Both need root (and
+/// the msr module); without them the CPUID-versus-cpuinfo evidence stands alone and the report
+/// says which check wanted more privilege.
+fn confirm_firmware_disabled(fs: &HostFs, cpuid: Option<&CpuidFacts>, facts: &mut Facts) -> String {
+    use std::os::unix::fs::FileExt;
+    let mut out = String::new();
+    let amd = cpuid.is_some_and(|c| c.svm && !c.vmx);
+    let (msr, what) = if amd {
+        (0xc001_0114u64, "VM_CR")
+    } else {
+        (0x3a, "IA32_FEATURE_CONTROL")
+    };
+    match fs.resolve("/dev/cpu/0/msr").and_then(|p| std::fs::File::open(&p).map_err(|e| crate::host::ReadError::Io("/dev/cpu/0/msr".into(), e.to_string()))) {
+        Ok(f) => {
+            let mut b = [0u8; 8];
+            if f.read_exact_at(&mut b, msr).is_ok() {
+                let v = u64::from_le_bytes(b);
+                let disabled = if amd { v & (1 << 4) != 0 } else { v & 1 != 0 && v & (1 << 2) == 0 };
+                out.push_str(&format!("; MSR {what} = {v:#x}: {}", if disabled { "confirms it is disabled" } else { "does not show it disabled" }));
+            }
+        }
+        Err(_) => facts.needs_privilege.push(format!("reading MSR {what} ({msr:#x}) to confirm VT is disabled in firmware: needs root and the msr module (/dev/cpu/0/msr)")),
+    }
+    match fs.resolve("/dev/kmsg").and_then(|p| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&p)
+            .map_err(|e| crate::host::ReadError::Io("/dev/kmsg".into(), e.to_string()))
+    }) {
+        Ok(mut f) => {
+            use std::io::Read;
+            let mut buf = vec![0u8; 8192];
+            let mut total = 0usize;
+            // One record per read; stop at the end (EAGAIN) or after 4 MiB.
+            while let Ok(n) = f.read(&mut buf) {
+                if n == 0 || total > 4 << 20 {
+                    break;
+                }
+                total += n;
+                let line = String::from_utf8_lossy(&buf[..n]);
+                let msg = line.split_once(';').map(|x| x.1).unwrap_or(&line).trim();
+                if msg.contains("disabled by BIOS") || msg.contains("not enabled (by BIOS)") || msg.contains("SVM disabled") {
+                    out.push_str(&format!("; kernel log: {msg:?}"));
+                    break;
+                }
+            }
+        }
+        Err(_) => facts.needs_privilege.push("reading the kernel log (/dev/kmsg) for \"disabled by BIOS\": needs root or kernel.dmesg_restrict=0".into()),
+    }
+    out
 }
 
 fn virt_extension(

@@ -553,7 +553,11 @@ pub fn probe(
                 return found(&container_word(&v), format!("{p} = {v:?}"));
             }
         }
-        if let Ok(env) = fs.read("/proc/1/environ") {
+        let env = fs.read("/proc/1/environ");
+        if let Err(crate::host::ReadError::PermissionDenied(_)) = &env {
+            facts.needs_privilege.push("reading container= from /proc/1/environ: needs CAP_SYS_PTRACE or the same user as PID 1 (the other container markers were still read)".into());
+        }
+        if let Ok(env) = env {
             let env = String::from_utf8_lossy(&env);
             if let Some(v) = env.split('\0').find_map(|kv| kv.strip_prefix("container="))
                 && !v.is_empty()
