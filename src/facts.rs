@@ -75,7 +75,7 @@ pub struct ProbeError {
 }
 
 /// All facts of one probe.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
     map: BTreeMap<String, Fact>,
     /// What could not be read.

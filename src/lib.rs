@@ -94,12 +94,16 @@ pub fn load_table(data: Option<&Path>) -> Result<Table, Error> {
 /// Probe a host and judge the table: the whole pipeline.
 pub fn run(fs: &HostFs, live: &dyn Live, table: &Table) -> (report::Report, probe::Probed) {
     let probed = probe::probe(fs, live, &table.needs());
-    let root = if fs.is_live() && fs.root() == Path::new("/") {
+    (report::build(&probed, table, &root_label(fs)), probed)
+}
+
+/// How the report names the root it judged: `/` for the running host, else the tree's path.
+pub fn root_label(fs: &HostFs) -> String {
+    if fs.is_live() {
         "/".to_string()
     } else {
         fs.root().display().to_string()
-    };
-    (report::build(&probed, table, &root), probed)
+    }
 }
 
 /// Probe with explicit live data (tests, captures).

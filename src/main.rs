@@ -49,14 +49,21 @@ fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = match std::env::var("VIRTPROBE_LOG") {
-        Ok(v) => tracing_subscriber::EnvFilter::try_new(v)
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        Err(_) => tracing_subscriber::EnvFilter::new("warn"),
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    // VIRTPROBE_LOG: a level (`info`) or per-target levels (`virtprobe=debug,warn`).
+    let filter: tracing_subscriber::filter::Targets = std::env::var("VIRTPROBE_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::WARN)
+        });
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .with(filter)
         .try_init();
 }

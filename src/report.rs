@@ -325,6 +325,18 @@ fn class_verdict(c: Class) -> Verdict {
 
 /// Build the report.
 pub fn build(probed: &Probed, table: &Table, root: &str) -> Report {
+    build_reusing(probed, table, root, None)
+}
+
+/// [`build`], taking the verdicts from `verdicts` instead of judging the table again: the service
+/// passes the previous probe's when the facts did not change (the same facts and table give the
+/// same verdicts).
+pub fn build_reusing(
+    probed: &Probed,
+    table: &Table,
+    root: &str,
+    verdicts: Option<Vec<TechReport>>,
+) -> Report {
     let f = &probed.facts;
     let version = match f.get("kernel.version").map(|x| &x.value) {
         Some(Ok(crate::facts::Value::Version(v))) => Some(v.parts()),
@@ -372,10 +384,12 @@ pub fn build(probed: &Probed, table: &Table, root: &str) -> Report {
         root: root.to_string(),
         data: table.source.clone(),
         host,
-        technologies: table.technologies.iter().fold(Vec::new(), |mut done, t| {
-            let r = judge(t, probed, &done);
-            done.push(r);
-            done
+        technologies: verdicts.unwrap_or_else(|| {
+            table.technologies.iter().fold(Vec::new(), |mut done, t| {
+                let r = judge(t, probed, &done);
+                done.push(r);
+                done
+            })
         }),
         errors: f.errors.clone(),
         needs_privilege: f.needs_privilege.clone(),

@@ -140,6 +140,8 @@ pub fn run(opts: Options) -> Result<(), Error> {
     let mut changes: Vec<Change> = Vec::new();
     let mut probes = 0u64;
     let mut notified_ready = false;
+    let mut previous: Option<(crate::facts::Facts, Vec<crate::report::TechReport>)> = None;
+    let mut reloaded = false;
     tracing::info!(interval = ?opts.interval, status = %opts.status.display(), "virtprobe serve starting");
     loop {
         if hup.swap(false, Ordering::SeqCst) {
@@ -152,6 +154,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
                 Ok(t) => {
                     tracing::info!(source = %t.source, technologies = t.technologies.len(), "data file reloaded");
                     table = t;
+                    reloaded = true;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "reloading the data file failed; keeping the previous table")
@@ -162,7 +165,17 @@ pub fn run(opts: Options) -> Result<(), Error> {
         let started = Instant::now();
         let report = match open_host(opts.root.as_deref()).and_then(|fs| {
             let live = live_sources(&fs)?;
-            Ok(crate::run(&fs, live.as_ref(), &table).0)
+            let probed = crate::probe::probe(&fs, live.as_ref(), &table.needs());
+            // The same facts and the same table give the same verdicts: judge only on a change.
+            let reuse = match &previous {
+                Some((facts, techs)) if *facts == probed.facts && !reloaded => Some(techs.clone()),
+                _ => None,
+            };
+            let report =
+                crate::report::build_reusing(&probed, &table, &crate::root_label(&fs), reuse);
+            previous = Some((probed.facts, report.technologies.clone()));
+            reloaded = false;
+            Ok(report)
         }) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -220,6 +233,12 @@ pub fn run(opts: Options) -> Result<(), Error> {
             } else {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
             }
+        }
+        // Give the heap back between probes, so the service stays small however long it runs.
+        // SAFETY: malloc_trim only releases free memory at the top of glibc's heap.
+        #[cfg(target_env = "gnu")]
+        unsafe {
+            libc::malloc_trim(0);
         }
         if opts.cycles > 0 && probes >= opts.cycles {
             break;

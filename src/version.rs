@@ -97,7 +97,7 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(
-            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(20_000)))]
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(5_000)))]
         #[test]
         fn parse_never_panics(s in any::<String>()) {
             let _ = s.parse::<KVersion>();

@@ -257,7 +257,11 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     }
 
     // KVM device.
-    let kvm = live.kvm(fs);
+    let kvm = if live.is_native() {
+        cached_kvm(fs, live, &facts)
+    } else {
+        live.kvm(fs)
+    };
     match &kvm {
         Some(k) => {
             let src = if live.is_native() {
@@ -513,35 +517,96 @@ fn virt_extension(
     }
 }
 
+/// Answers kept across the probes of one process (the service), keyed by what would change with
+/// them: the KVM probe by /dev/kvm's identity, owner and mode, the user and the module set, and at
+/// most [`KVM_RECHECK`] old; the tool search by the identity and mtime of every bin folder.
+type KvmKey = (
+    Option<(u64, u64, u64, u32, u32, u32)>,
+    Option<probe_live::UserInfo>,
+    usize,
+);
+static KVM_CACHE: std::sync::Mutex<Option<(KvmKey, std::time::Instant, KvmOutcome)>> =
+    std::sync::Mutex::new(None);
+type ToolsKey = (
+    Vec<(String, u64, u64, i64, i64)>,
+    BTreeSet<String>,
+    std::path::PathBuf,
+);
+type ToolsCache = Option<(ToolsKey, (BTreeSet<String>, String))>;
+static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
+/// How long the service trusts a KVM probe whose inputs did not change.
+pub const KVM_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
+
+use live as probe_live;
+
+fn cached_kvm(fs: &HostFs, live: &dyn Live, facts: &Facts) -> Option<KvmOutcome> {
+    use std::os::unix::fs::MetadataExt;
+    let dev = fs
+        .metadata("/dev/kvm")
+        .ok()
+        .map(|m| (m.dev(), m.ino(), m.rdev(), m.mode(), m.uid(), m.gid()));
+    let key: KvmKey = (
+        dev,
+        live.user(),
+        facts.set_of("kernel.modules").map_or(0, |m| m.len()),
+    );
+    if let Ok(cache) = KVM_CACHE.lock()
+        && let Some((k, at, out)) = cache.as_ref()
+        && *k == key
+        && at.elapsed() < KVM_RECHECK
+    {
+        return Some(out.clone());
+    }
+    let out = live.kvm(fs)?;
+    if let Ok(mut cache) = KVM_CACHE.lock() {
+        *cache = Some((key, std::time::Instant::now(), out.clone()));
+    }
+    Some(out)
+}
+
 fn find_tools(
     fs: &HostFs,
     path_dirs: &[String],
     wanted: &BTreeSet<String>,
 ) -> (BTreeSet<String>, String) {
+    use std::os::unix::fs::MetadataExt;
     let mut found = BTreeSet::new();
     let mut where_found: BTreeMap<String, String> = BTreeMap::new();
     if wanted.is_empty() {
         return (found, "bin folders".into());
     }
-    let prefixes: Vec<&str> = wanted.iter().filter_map(|w| w.strip_suffix('*')).collect();
-    // /bin and /usr/bin are often one folder: list it once. A listing costs a few getdents calls
-    // however many programs the folder holds, where a stat per wanted name would cost hundreds of
-    // system calls.
+    // The folders to look in, once each, and their stamps for the cache.
     let mut seen = BTreeSet::new();
+    let mut dirs: Vec<(String, u64, u64, i64, i64)> = Vec::new();
     for d in path_dirs
         .iter()
         .map(String::as_str)
         .chain(BIN_DIRS.iter().copied())
     {
         let Ok(md) = fs.metadata(d) else { continue };
-        if !md.is_dir()
-            || !seen.insert((
-                std::os::unix::fs::MetadataExt::dev(&md),
-                std::os::unix::fs::MetadataExt::ino(&md),
-            ))
-        {
-            continue;
+        if md.is_dir() && seen.insert((md.dev(), md.ino())) {
+            dirs.push((
+                d.to_string(),
+                md.dev(),
+                md.ino(),
+                md.mtime(),
+                md.mtime_nsec(),
+            ));
         }
+    }
+    let key: ToolsKey = (dirs, wanted.clone(), fs.root().to_path_buf());
+    if !fs.is_recording()
+        && let Ok(cache) = TOOLS_CACHE.lock()
+        && let Some((k, v)) = cache.as_ref()
+        && *k == key
+    {
+        return v.clone();
+    }
+    let prefixes: Vec<&str> = wanted.iter().filter_map(|w| w.strip_suffix('*')).collect();
+    // A listing costs a few getdents calls however many programs the folder holds, where a stat per
+    // wanted name would cost hundreds of system calls.
+    for (d, ..) in &key.0 {
+        let d = d.as_str();
         let _ = fs.scan_dir(d, |name| {
             let Some(n) = name.to_str() else { return };
             let key = if wanted.contains(n) {
@@ -565,6 +630,9 @@ fn find_tools(
     } else {
         where_found.values().cloned().collect::<Vec<_>>().join(", ")
     };
+    if let Ok(mut cache) = TOOLS_CACHE.lock() {
+        *cache = Some((key, (found.clone(), src.clone())));
+    }
     (found, src)
 }
 

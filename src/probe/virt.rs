@@ -234,21 +234,13 @@ pub fn probe(
     let mut s390_layers = Vec::new();
     let mut s390_vm: Option<(String, String)> = None;
     if let Some(text) = &sysinfo {
-        if text
-            .lines()
-            .any(|l| l.starts_with("LPAR Number") || l.starts_with("LPAR Name"))
-        {
+        let (lpar, levels) = parse_sysinfo(text);
+        if lpar {
             s390_layers.push("LPAR".to_string());
         }
-        for l in text.lines() {
-            if let Some((k, v)) = l.split_once(':')
-                && k.starts_with("VM")
-                && k.trim_end().ends_with("Control Program")
-            {
-                let cp = v.trim().to_string();
-                s390_layers.push(cp.clone());
-                s390_vm = Some((k.trim().to_string(), cp));
-            }
+        for (k, cp) in levels {
+            s390_layers.push(cp.clone());
+            s390_vm = Some((k, cp));
         }
         facts.set(
             "virt.s390_layers",
@@ -280,14 +272,7 @@ pub fn probe(
             .is_some_and(|c| c.contains("qemu,pseries"))
         || dt_qemu_gfx;
     let ppc_lpar = if let Some(t) = &lparcfg {
-        let shared = t
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("shared_processor_mode="));
-        Some(match shared.map(str::trim) {
-            Some("1") => "shared",
-            Some(_) => "dedicated",
-            None => "yes",
-        })
+        Some(parse_lparcfg(t))
     } else if dt_partition && dt_hmc && !ppc_qemu {
         Some("yes")
     } else {
@@ -627,6 +612,37 @@ pub fn probe(
     }
 }
 
+/// s390 `/proc/sysinfo`: whether it shows an LPAR level, and each `VMnn Control Program` level
+/// (`("VM00 Control Program", "z/VM    7.3.0")`), outermost first.
+pub fn parse_sysinfo(text: &str) -> (bool, Vec<(String, String)>) {
+    let lpar = text
+        .lines()
+        .any(|l| l.starts_with("LPAR Number") || l.starts_with("LPAR Name"));
+    let levels = text
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.starts_with("VM") && k.trim_end().ends_with("Control Program"))
+                .then(|| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    (lpar, levels)
+}
+
+/// POWER `lparcfg`: `shared` or `dedicated` processors (`shared_processor_mode`), or `yes` when
+/// the file does not say.
+pub fn parse_lparcfg(text: &str) -> &'static str {
+    match text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("shared_processor_mode="))
+        .map(str::trim)
+    {
+        Some("1") => "shared",
+        Some(_) => "dedicated",
+        None => "yes",
+    }
+}
+
 fn container_word(v: &str) -> String {
     match v.trim() {
         "lxc-libvirt" => "lxc-libvirt".into(),
@@ -639,5 +655,51 @@ fn container_word(v: &str) -> String {
         "proot" => "proot".into(),
         "pouch" => "pouch".into(),
         _ => "container-other".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn sysinfo_levels() {
+        let (lpar, levels) = parse_sysinfo(
+            "LPAR Number: 21\nLPAR Name: LP21\nVM00 Name: X\nVM00 Control Program: z/VM    7.3.0\n",
+        );
+        assert!(lpar);
+        assert_eq!(
+            levels,
+            vec![(
+                "VM00 Control Program".to_string(),
+                "z/VM    7.3.0".to_string()
+            )]
+        );
+        assert_eq!(
+            parse_lparcfg("lparcfg 1.9\nshared_processor_mode=1\n"),
+            "shared"
+        );
+        assert_eq!(parse_lparcfg("shared_processor_mode=0"), "dedicated");
+        assert_eq!(parse_lparcfg(""), "yes");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(5_000)))]
+        #[test]
+        fn sysinfo_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_sysinfo(&String::from_utf8_lossy(&bytes));
+        }
+        #[test]
+        fn sysinfo_finds_every_level(names in proptest::collection::vec("[A-Za-z/ .0-9]{1,20}", 0..6)) {
+            let text: String = names.iter().enumerate().map(|(i, n)| format!("VM{i:02} Control Program: {n}\n")).collect();
+            let (_, levels) = parse_sysinfo(&text);
+            prop_assert_eq!(levels.len(), names.len());
+        }
+        #[test]
+        fn lparcfg_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_lparcfg(&String::from_utf8_lossy(&bytes));
+        }
     }
 }
