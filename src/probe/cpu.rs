@@ -50,6 +50,8 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
     let mut ppc_cpu = None;
     let mut uarch = None;
     let mut loong = false;
+    let mut ia64 = false;
+    let mut sparc = false;
     let mut flags_seen = false;
     let mut x86 = false;
     for line in text.lines() {
@@ -92,6 +94,10 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
             "isa" | "hart isa" if c.isa.is_none() => c.isa = Some(value.to_string()),
             "uarch" if uarch.is_none() => uarch = Some(value.to_string()),
             "CPU Family" if value.contains("Loongson") => loong = true,
+            // IA-64: "arch : IA-64", "family : Itanium 2".
+            "arch" if value.starts_with("IA-64") => ia64 = true,
+            // SPARC: "cpu : TI UltraSparc T2 (BlackBird)", "type : sun4v".
+            "type" if value.starts_with("sun4") => sparc = true,
             _ => {}
         }
     }
@@ -133,6 +139,17 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
         c.vendor.get_or_insert_with(|| "RISC-V".into());
         if c.model.is_none() {
             c.model = uarch;
+        }
+    } else if ia64 {
+        c.arch = Some("ia64".into());
+    } else if sparc
+        || ppc_cpu
+            .as_deref()
+            .is_some_and(|p| p.contains("Sparc") || p.contains("SPARC"))
+    {
+        c.arch = Some("sparc64".into());
+        if c.model.is_none() {
+            c.model = ppc_cpu.clone();
         }
     } else if let Some(cpu) = ppc_cpu.clone().filter(|_| !x86) {
         c.arch = Some("ppc64".into());
@@ -223,6 +240,18 @@ mod tests {
             "Processor\t: ARMv7 Processor rev 4 (v7l)\nprocessor\t: 0\nFeatures\t: swp half thumb\nCPU implementer\t: 0x41\nCPU architecture: 7\n",
         );
         assert_eq!(v7.arch.as_deref(), Some("armv7l"));
+        let sp = parse_cpuinfo(
+            "cpu\t\t: TI UltraSparc T2 (BlackBird)\nfpu\t\t: UltraSparc T2 integrated FPU\ntype\t\t: sun4v\nncpus probed\t: 64\n",
+        );
+        assert_eq!(sp.arch.as_deref(), Some("sparc64"));
+        let ia = parse_cpuinfo(
+            "processor  : 0\nvendor     : GenuineIntel\narch       : IA-64\nfamily     : Itanium 2\n",
+        );
+        assert_eq!(ia.arch.as_deref(), Some("ia64"));
+        let la = parse_cpuinfo(
+            "system type\t\t: generic-loongson-machine\n\nprocessor\t\t: 0\npackage\t\t\t: 0\ncore\t\t\t: 0\nCPU Family\t\t: Loongson-64bit\nModel Name\t\t: Loongson-3A5000\nFeatures\t\t: cpucfg lam ual fpu lsx lasx complex crypto lvz\n",
+        );
+        assert_eq!(la.arch.as_deref(), Some("loongarch64"));
         assert_eq!(parse_cpuinfo("").count, 0);
         assert_eq!(parse_cpuinfo("\0\u{1}garbage:::\n").arch, None);
     }
