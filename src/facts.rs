@@ -87,6 +87,7 @@ pub struct Facts {
 /// Every fact name the probe can produce, with its kind. Data files are checked against this list.
 pub const KNOWN_FACTS: &[(&str, &str)] = &[
     ("arch", "string"),
+    ("host.name", "string"),
     ("cpu.vendor", "string"),
     ("cpu.model", "string"),
     ("cpu.flags", "set"),

@@ -78,8 +78,8 @@ pub fn live_sources(fs: &HostFs) -> Result<Box<dyn Live>, Error> {
     }
     match probe::live::load_live_file(fs) {
         Ok(Some(d)) => Ok(Box::new(d) as Box<dyn Live>),
-        Ok(None) => Ok(Box::new(NoLive)),
-        Err(e) => Ok(Box::new(probe::live::BadLive(e))),
+        Ok(None) => Ok(Box::new(NoLive(None))),
+        Err(e) => Ok(Box::new(NoLive(Some(e)))),
     }
 }
 

@@ -139,6 +139,8 @@ pub struct KernelSummary {
 /// The host summary.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct HostSummary {
+    /// Host name (`gethostname` on the running host, `/etc/hostname` of a captured tree).
+    pub hostname: Option<String>,
     /// `uname -m` word.
     pub arch: Option<String>,
     /// CPU.
@@ -347,6 +349,7 @@ pub fn build_reusing(
         .filter(|e| *e != "none")
         .map(str::to_string);
     let host = HostSummary {
+        hostname: f.str("host.name").map(str::to_string),
         arch: f.str("arch").map(str::to_string),
         cpu: CpuSummary {
             vendor: probed.cpu.vendor.clone(),

@@ -99,28 +99,6 @@ pub trait Live {
     }
 }
 
-/// A captured tree whose `virtprobe-live.json` could not be used: no live answers, one error.
-#[derive(Debug, Clone)]
-pub struct BadLive(pub String);
-
-impl Live for BadLive {
-    fn uname(&self) -> Option<Uname> {
-        None
-    }
-    fn cpuid(&self, _: u32, _: u32) -> Option<[u32; 4]> {
-        None
-    }
-    fn kvm(&self, _fs: &HostFs) -> Option<KvmOutcome> {
-        None
-    }
-    fn user(&self) -> Option<UserInfo> {
-        None
-    }
-    fn problem(&self) -> Option<String> {
-        Some(self.0.clone())
-    }
-}
-
 impl Live for LiveData {
     fn uname(&self) -> Option<Uname> {
         self.uname.clone()
@@ -148,9 +126,10 @@ impl Live for LiveData {
     }
 }
 
-/// No live sources at all (a captured tree without `virtprobe-live.json`).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NoLive;
+/// No live sources at all: a captured tree without `virtprobe-live.json`, or (with the reason,
+/// which the report lists in `errors`) one whose file could not be used.
+#[derive(Debug, Default, Clone)]
+pub struct NoLive(pub Option<String>);
 
 impl Live for NoLive {
     fn uname(&self) -> Option<Uname> {
@@ -164,6 +143,9 @@ impl Live for NoLive {
     }
     fn user(&self) -> Option<UserInfo> {
         None
+    }
+    fn problem(&self) -> Option<String> {
+        self.0.clone()
     }
 }
 

@@ -158,6 +158,22 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     }
     let arch_s = arch.as_ref().map(|a| a.0.as_str()).unwrap_or("");
 
+    // Host name: gethostname(2) through sysinfo on the running host, the tree's /etc/hostname else.
+    let hostname = if live.is_native() {
+        sysinfo::System::host_name()
+            .ok()
+            .map(|h| (h, "gethostname"))
+    } else {
+        fs.read_trimmed("/etc/hostname")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .map(|h| (h, "/etc/hostname"))
+    };
+    match hostname {
+        Some((h, src)) => facts.set("host.name", Value::Str(h), src),
+        None => facts.unknown_quiet("host.name", "no host name", "/etc/hostname"),
+    }
+
     // Kernel.
     kernel::probe(
         fs,
