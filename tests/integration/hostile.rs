@@ -280,21 +280,42 @@ fn empty_tree() {
 
 #[test]
 fn unreadable_file() {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        eprintln!(
-            "skipped: root reads files whatever their mode (covered by a folder standing where a file should be)"
-        );
-        return;
-    }
     use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
     base(dir.path());
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for d in ["proc", "proc/sys", "proc/sys/kernel"] {
+        std::fs::set_permissions(dir.path().join(d), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    std::fs::set_permissions(
+        dir.path().join("proc/sys/kernel/osrelease"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     std::fs::set_permissions(
         dir.path().join("proc/cpuinfo"),
         std::fs::Permissions::from_mode(0o000),
     )
     .unwrap();
-    let v = judge(dir.path());
-    assert!(errors(&v).contains("permission denied"), "{}", errors(&v));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_virtprobe"));
+    cmd.arg("--root").arg(dir.path()).arg("--json");
+    // SAFETY: geteuid cannot fail. Root reads files whatever their mode, so drop to nobody.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        errors(&v).contains("/proc/cpuinfo: permission denied"),
+        "{}",
+        errors(&v)
+    );
+    assert_eq!(v["host"]["kernel"]["version"], serde_json::json!([6, 8, 0]));
 }
