@@ -167,15 +167,15 @@ pub fn run(opts: Options) -> Result<(), Error> {
             let live = live_sources(&fs)?;
             let probed = crate::probe::probe(&fs, live.as_ref(), &table.needs());
             // The same facts and the same table give the same verdicts: judge only on a change.
-            let reuse = match &previous {
-                Some((facts, techs)) if *facts == probed.facts && !reloaded => Some(techs.clone()),
+            // (The previous verdicts are moved in and out, never copied: one set lives at a time.)
+            let reuse = match previous.take() {
+                Some((facts, techs)) if facts == probed.facts && !reloaded => Some(techs),
                 _ => None,
             };
             let report =
                 crate::report::build_reusing(&probed, &table, &crate::root_label(&fs), reuse);
-            previous = Some((probed.facts, report.technologies.clone()));
             reloaded = false;
-            Ok(report)
+            Ok((probed.facts, report))
         }) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -185,7 +185,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
         };
         let took = started.elapsed();
         probes += 1;
-        if let Some(report) = report {
+        if let Some((facts, report)) = report {
             let now_verdicts: Vec<(String, Verdict)> = report
                 .technologies
                 .iter()
@@ -224,6 +224,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
                 report,
             };
             write_outputs(&opts, &status, took);
+            previous = Some((facts, status.report.technologies));
             if !notified_ready {
                 let _ = sd_notify::notify(&[
                     sd_notify::NotifyState::Ready,
