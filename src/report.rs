@@ -226,7 +226,7 @@ pub fn judge(t: &Technology, probed: &Probed, earlier: &[TechReport]) -> TechRep
     }
     for r in &t.requires {
         if let Some(w) = &r.when
-            && eval(w, facts, &mut Vec::new()) == Outcome::Fail
+            && eval(w, facts, &mut Vec::new()) != Outcome::Pass
         {
             continue;
         }

@@ -162,7 +162,8 @@ pub struct Requirement {
     pub why: String,
     /// What to do about it.
     pub fix: Option<String>,
-    /// Applies only when this passes.
+    /// Applies only when this passes (a `when` that cannot be decided leaves the requirement out:
+    /// the facts it needs are reported by the requirements that test them).
     pub when: Option<Cond>,
     /// The test.
     pub test: Cond,
