@@ -226,8 +226,11 @@ pub fn probe(
 
     // Only the module parameters the table asks about.
     let mut values = BTreeMap::new();
+    // (Only for modules that are there: a missing module's parameters need no failed open each.)
+    let present = |m: &str| facts.set_of("kernel.modules").is_none_or(|s| s.contains(m));
     for key in params {
         if let Some((m, p)) = key.split_once('.')
+            && present(m)
             && let Ok(v) = fs.read_trimmed(&format!("/sys/module/{m}/parameters/{p}"))
         {
             values.insert(key.clone(), v);

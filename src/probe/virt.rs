@@ -119,7 +119,12 @@ pub fn probe(
     );
     let mut dmi_hit: Option<Found> = None;
     let mut dmi_values = Vec::new();
-    for field in DMI_FIELDS {
+    let dmi_fields = if fs.exists("/sys/class/dmi/id") {
+        DMI_FIELDS
+    } else {
+        &[]
+    };
+    for field in dmi_fields {
         let path = format!("/sys/class/dmi/id/{field}");
         if let Ok(v) = fs.read_trimmed(&path) {
             if *field == "sys_vendor" {
@@ -199,24 +204,21 @@ pub fn probe(
     let hyp_type = fs.read_trimmed("/sys/hypervisor/type").ok();
 
     // Device tree.
-    let dt_hyp = fs
-        .read_trimmed("/proc/device-tree/hypervisor/compatible")
-        .ok();
-    let dt_partition = fs.exists("/proc/device-tree/ibm,partition-name");
-    let dt_hmc = fs.exists("/proc/device-tree/hmc-managed?");
-    let dt_qemu_gfx = fs.exists("/proc/device-tree/chosen/qemu,graphic-width");
-    let dt_compatible = fs
-        .read_trimmed("/proc/device-tree/compatible")
-        .ok()
-        .map(|s| s.replace('\0', " "));
-    let dt_model = fs
-        .read_trimmed("/proc/device-tree/model")
-        .ok()
-        .map(|s| s.replace('\0', " "));
-    let dt_fwcfg = fs
-        .read_dir("/proc/device-tree")
-        .map(|names| names.iter().any(|n| n.starts_with("fw-cfg")))
-        .unwrap_or(false);
+    // Most x86 hosts have no device tree: look inside only when it is there.
+    let dt = fs.exists("/proc/device-tree");
+    let dt_read = |p: &str| if dt { fs.read_trimmed(p).ok() } else { None };
+    let dt_exists = |p: &str| dt && fs.exists(p);
+    let dt_hyp = dt_read("/proc/device-tree/hypervisor/compatible");
+    let dt_partition = dt_exists("/proc/device-tree/ibm,partition-name");
+    let dt_hmc = dt_exists("/proc/device-tree/hmc-managed?");
+    let dt_qemu_gfx = dt_exists("/proc/device-tree/chosen/qemu,graphic-width");
+    let dt_compatible = dt_read("/proc/device-tree/compatible").map(|s| s.replace('\0', " "));
+    let dt_model = dt_read("/proc/device-tree/model").map(|s| s.replace('\0', " "));
+    let dt_fwcfg = dt
+        && fs
+            .read_dir("/proc/device-tree")
+            .map(|names| names.iter().any(|n| n.starts_with("fw-cfg")))
+            .unwrap_or(false);
     // Absent files are known absences here (most hosts have no device tree), not unknowns.
     facts.set(
         "dt.model",
