@@ -220,12 +220,7 @@ fn json_contract_fields() {
     }
     assert_eq!(h["kernel"]["version"], serde_json::json!([6, 8, 0]));
     assert_eq!(h["virtualization"]["hypervisor"], "none");
-    let kvm = v["technologies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == "kvm")
-        .unwrap();
+    let kvm = tech(&v, "kvm");
     for k in [
         "id",
         "name",

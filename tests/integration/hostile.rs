@@ -306,11 +306,7 @@ fn unreadable_file() {
         cmd.uid(65534).gid(65534);
     }
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         errors(&v).contains("/proc/cpuinfo: permission denied"),

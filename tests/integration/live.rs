@@ -33,11 +33,7 @@ fn kvm_is_ready_when_dev_kvm_creates_vms() {
 #[test]
 fn live_report_is_whole() {
     let out = bin().args(["--json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["root"], "/");
     assert!(v["host"]["arch"].is_string());
@@ -61,11 +57,7 @@ fn unprivileged_run_gives_a_full_report() {
         .env_remove("HOME")
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids = |v: &serde_json::Value| {
         v["technologies"]
@@ -94,12 +86,7 @@ fn unprivileged_run_gives_a_full_report() {
     let mode = std::fs::metadata("/dev/kvm")
         .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o007);
     if mode.is_ok_and(|m| m == 0) {
-        let kvm = v["technologies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["id"] == "kvm")
-            .unwrap();
+        let kvm = tech(&v, "kvm");
         assert_eq!(kvm["verdict"], "available", "{kvm:#}");
         assert!(kvm["remediation"].to_string().contains("usermod -aG kvm"));
     }
@@ -111,11 +98,7 @@ fn capture_reproduces_the_live_report() {
     let dir = tempfile::tempdir().unwrap();
     let tree = dir.path().join("host");
     let out = bin().arg("capture").arg(&tree).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let live: serde_json::Value =
         serde_json::from_slice(&bin().arg("--json").output().unwrap().stdout).unwrap();
     let replay: serde_json::Value = serde_json::from_slice(

@@ -182,11 +182,7 @@ fn prometheus_and_nfd_outputs() {
         .arg(&nfd)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let metrics = std::fs::read_to_string(&prom).unwrap();
     assert!(
         metrics.contains("virtprobe_technology_verdict{technology=\"kvm\",verdict=\"ready\"} 1")

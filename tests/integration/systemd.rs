@@ -5,6 +5,7 @@
 //! bookworm` and cached outside the clone (`VIRTPROBE_NSPAWN_CACHE`, default
 //! /var/cache/virtprobe-test/bookworm); each run boots a copy of it.
 
+use crate::util::*;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -339,12 +340,7 @@ fn units_run_under_real_systemd() {
     // The status file is there, valid, and the hardening did not blind the probe: KVM is ready.
     b.wait_for("status.json", |b| b.status().is_some());
     let status = b.status().unwrap();
-    let kvm = status["technologies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == "kvm")
-        .unwrap();
+    let kvm = tech(&status, "kvm");
     assert_eq!(kvm["verdict"], "ready", "{:#}", status["host"]["kvm"]);
     assert!(
         status["host"]["cpu"]["flags"]
@@ -398,11 +394,7 @@ fn units_run_under_real_systemd() {
         "virtprobe-once.service"
     );
     let out = b.run(&["systemctl", "start", "virtprobe-once.service"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     assert_eq!(b.show("virtprobe-once.service", "Result"), "success");
     assert_eq!(b.show("virtprobe-once.service", "ExecMainStatus"), "0");
     let status = b.status().unwrap();

@@ -50,3 +50,23 @@ pub fn corpus_dir() -> Option<PathBuf> {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
     d.is_dir().then_some(d)
 }
+
+/// Assert a command succeeded, showing its stderr if not.
+pub fn succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One technology of a JSON report.
+pub fn tech<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["technologies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap_or_else(|| panic!("no {id}"))
+}
