@@ -28,19 +28,19 @@ fn benches(c: &mut Criterion) {
     c.bench_function("probe/fixture", |b| {
         b.iter(|| {
             let fs = virtprobe::open_host(Some(fixture())).unwrap();
-            let live = virtprobe::live_sources(&fs).unwrap();
+            let live = virtprobe::live_sources(&fs);
             black_box(virtprobe::probe::probe(&fs, live.as_ref(), &needs))
         })
     });
     c.bench_function("probe/live-host", |b| {
         b.iter(|| {
             let fs = virtprobe::host::HostFs::live();
-            let live = virtprobe::live_sources(&fs).unwrap();
+            let live = virtprobe::live_sources(&fs);
             black_box(virtprobe::probe::probe(&fs, live.as_ref(), &needs))
         })
     });
     let fs = virtprobe::open_host(Some(fixture())).unwrap();
-    let live = virtprobe::live_sources(&fs).unwrap();
+    let live = virtprobe::live_sources(&fs);
     let probed = virtprobe::probe::probe(&fs, live.as_ref(), &needs);
     c.bench_function("rules/judge-all", |b| {
         b.iter(|| black_box(virtprobe::report::build(&probed, &table, "/")))

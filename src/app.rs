@@ -68,7 +68,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         command => {
-            let live = virtprobe::live_sources(&fs)?;
+            let live = virtprobe::live_sources(&fs);
             let (report, _) = virtprobe::run(&fs, live.as_ref(), &table);
             match command {
                 Command::Report { format } => {

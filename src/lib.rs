@@ -72,14 +72,15 @@ pub fn open_host(root: Option<&Path>) -> Result<HostFs, Error> {
 
 /// The live sources for a host: the running host's own, a captured tree's `virtprobe-live.json`,
 /// or none.
-pub fn live_sources(fs: &HostFs) -> Result<Box<dyn Live>, Error> {
+pub fn live_sources(fs: &HostFs) -> Box<dyn Live> {
     if fs.is_live() {
-        return Ok(Box::new(Native));
+        return Box::new(Native);
     }
     match probe::live::load_live_file(fs) {
-        Ok(Some(d)) => Ok(Box::new(d) as Box<dyn Live>),
-        Ok(None) => Ok(Box::new(NoLive(None))),
-        Err(e) => Ok(Box::new(NoLive(Some(e)))),
+        Ok(Some(d)) => Box::new(d),
+        Ok(None) => Box::new(NoLive(None)),
+        // A bad live file is reported in `errors`, like any unreadable fact.
+        Err(e) => Box::new(NoLive(Some(e))),
     }
 }
 
@@ -115,7 +116,7 @@ pub fn run_with(
     let fs = open_host(Some(root))?;
     let live: Box<dyn Live> = match live {
         Some(d) => Box::new(d),
-        None => live_sources(&fs)?,
+        None => live_sources(&fs),
     };
     Ok(run(&fs, live.as_ref(), table).0)
 }
@@ -123,4 +124,13 @@ pub fn run_with(
 /// A path argument made absolute for messages.
 pub fn display_path(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// How many cases each property test generates: `PROPTEST_CASES`, default 5,000.
+#[cfg(test)]
+pub(crate) fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(5_000)
 }

@@ -97,9 +97,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn change_signature() -> (bool, usize) {
-    let kvm = Path::new("/dev/kvm").exists();
-    let modules = std::fs::read_dir("/sys/module")
+/// What the between-probe check watches: whether `/dev/kvm` exists and how many modules
+/// `/sys/module` lists, both under the root the service judges.
+fn change_signature(root: Option<&Path>) -> (bool, usize) {
+    let base = root.unwrap_or(Path::new("/"));
+    let kvm = base.join("dev/kvm").exists();
+    let modules = std::fs::read_dir(base.join("sys/module"))
         .map(|d| d.count())
         .unwrap_or(0);
     (kvm, modules)
@@ -163,8 +166,8 @@ pub fn run(opts: Options) -> Result<(), Error> {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         }
         let started = Instant::now();
-        let report = match open_host(opts.root.as_deref()).and_then(|fs| {
-            let live = live_sources(&fs)?;
+        let report = match open_host(opts.root.as_deref()).map(|fs| {
+            let live = live_sources(&fs);
             let probed = crate::probe::probe(&fs, live.as_ref(), &table.needs());
             // The same facts and the same table give the same verdicts: judge only on a change.
             // (The previous verdicts are moved in and out, never copied: one set lives at a time.)
@@ -175,7 +178,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
             let report =
                 crate::report::build_reusing(&probed, &table, &crate::root_label(&fs), reuse);
             reloaded = false;
-            Ok((probed.facts, report))
+            (probed.facts, report)
         }) {
             Ok(r) => Some(r),
             Err(e) => {
@@ -245,7 +248,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
             break;
         }
         // Sleep in slices: watch the stop flag, ping the watchdog, check for changes.
-        let signature = change_signature();
+        let signature = change_signature(opts.root.as_deref());
         let deadline = Instant::now() + opts.interval;
         let mut next_check = Instant::now() + Duration::from_secs(1);
         let mut next_ping = Instant::now();
@@ -270,7 +273,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
             }
             if now >= next_check {
                 next_check = now + Duration::from_secs(1);
-                if change_signature() != signature {
+                if change_signature(opts.root.as_deref()) != signature {
                     tracing::info!("/dev/kvm or the module set changed: probing now");
                     break;
                 }

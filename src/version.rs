@@ -96,8 +96,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(
-            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(5_000)))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
         #[test]
         fn parse_never_panics(s in any::<String>()) {
             let _ = s.parse::<KVersion>();

@@ -257,8 +257,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(
-            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(5_000)))]
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
         #[test]
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = parse_cpuinfo(&String::from_utf8_lossy(&bytes));

@@ -538,7 +538,7 @@ fn virt_extension(
 /// most [`KVM_RECHECK`] old; the tool search by the identity and mtime of every bin folder.
 type KvmKey = (
     Option<(u64, u64, u64, u32, u32, u32)>,
-    Option<probe_live::UserInfo>,
+    Option<live::UserInfo>,
     usize,
 );
 static KVM_CACHE: std::sync::Mutex<Option<(KvmKey, std::time::Instant, KvmOutcome)>> =
@@ -552,8 +552,6 @@ type ToolsCache = Option<(ToolsKey, (BTreeSet<String>, String))>;
 static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
 /// How long the service trusts a KVM probe whose inputs did not change.
 pub const KVM_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
-
-use live as probe_live;
 
 fn cached_kvm(fs: &HostFs, live: &dyn Live, facts: &Facts) -> Option<KvmOutcome> {
     use std::os::unix::fs::MetadataExt;
