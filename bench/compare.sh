@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-300}
 cargo build --release --quiet
-bin=target/release/virtprobe
+bin=target/$(rustc -vV | sed -n 's/^host: //p')/release/virtprobe
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -1,13 +1,52 @@
 //! The `virtprobe` command: parse, run, map errors to exit codes (0 ok, 1 check not met, 2 error).
+//!
+//! The C `main` is ours (`no_main`): Rust's runtime start-up would read `/proc/self/maps` and set
+//! up an alternate signal stack to report stack overflows, a cost larger than many of the probe's
+//! reads. What of it the command needs is done here: file descriptors 0–2 are kept open (so no
+//! file the command opens can become its standard output), SIGPIPE is ignored (a closed pipe is
+//! an error that `main` handles), and standard output is flushed before returning. Arguments and
+//! the environment reach `std::env` as usual.
+
+#![cfg_attr(not(test), no_main)]
 
 mod app;
 mod cli;
 
-use std::process::ExitCode;
-
 use clap::Parser;
 
-fn main() -> ExitCode {
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    keep_standard_fds_open();
+    // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let code = run();
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    code.into()
+}
+
+/// Opens /dev/null on any of descriptors 0, 1 and 2 that is closed, as Rust's runtime does.
+#[cfg_attr(test, allow(dead_code))]
+fn keep_standard_fds_open() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: `fds` is a valid array of three pollfd for the duration of the call.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } < 0 {
+        return;
+    }
+    for p in fds {
+        if p.revents & libc::POLLNVAL != 0 {
+            // SAFETY: a NUL-terminated path and plain flags; the descriptor is kept on purpose.
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> u8 {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -19,7 +58,7 @@ fn main() -> ExitCode {
                     | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             ) {
                 let _ = e.print();
-                return ExitCode::SUCCESS;
+                return 0;
             }
             // One line: clap's first line, without its usage block.
             let text = e.render().to_string();
@@ -29,7 +68,7 @@ fn main() -> ExitCode {
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ");
             eprintln!("virtprobe: {first} (see `virtprobe --help`)");
-            return ExitCode::from(2);
+            return 2;
         }
     };
     init_logging();
@@ -39,11 +78,11 @@ fn main() -> ExitCode {
             if let Some(io) = e.downcast_ref::<std::io::Error>()
                 && io.kind() == std::io::ErrorKind::BrokenPipe
             {
-                return ExitCode::SUCCESS;
+                return 0;
             }
             let msg = format!("{e:#}").replace('\n', " ");
             eprintln!("virtprobe: {msg}");
-            ExitCode::from(2)
+            2
         }
     }
 }

@@ -34,13 +34,17 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// The binary to install: the release build when it is there (CI builds it), else this test's.
+/// The binary to install: the release build beside this test's debug build when it is there (CI
+/// builds it), else this test's.
 fn binary() -> PathBuf {
-    let release = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/virtprobe");
-    if release.exists() {
-        release
-    } else {
-        PathBuf::from(env!("CARGO_BIN_EXE_virtprobe"))
+    let this = PathBuf::from(env!("CARGO_BIN_EXE_virtprobe"));
+    let release = this
+        .parent()
+        .and_then(Path::parent)
+        .map(|target| target.join("release/virtprobe"));
+    match release {
+        Some(r) if r.exists() => r,
+        _ => this,
     }
 }
 
