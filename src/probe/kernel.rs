@@ -12,7 +12,6 @@
 //! - `/proc/cmdline`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 
 use procfs::FromBufRead;
 
@@ -38,30 +37,118 @@ pub const CONFIG_PATHS: &[&str] = &[
 /// Parse kernel config text into `NAME` (without `CONFIG_`) → `y`, `m` or the value (quotes
 /// removed). Options that are `not set` are absent, as in the kernel's own format.
 pub fn parse_config(text: &str) -> BTreeMap<String, String> {
-    parse_config_lines(text, |_| true)
+    let mut scan = ConfigScan::new(None);
+    scan.feed(text.as_bytes());
+    scan.finish().0
 }
 
 /// [`parse_config`], keeping only the options in `wanted`: a distribution config has about 10 000
 /// options and the rules read a few dozen.
 pub fn parse_config_wanted(text: &str, wanted: &BTreeSet<String>) -> BTreeMap<String, String> {
-    parse_config_lines(text, |name| wanted.contains(name))
+    let mut scan = ConfigScan::new(Some(wanted));
+    scan.feed(text.as_bytes());
+    scan.finish().0
 }
 
-fn parse_config_lines(text: &str, keep: impl Fn(&str) -> bool) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let Some(rest) = line.trim_end().strip_prefix("CONFIG_") else {
-            continue;
-        };
-        let Some((name, value)) = rest.split_once('=') else {
-            continue;
-        };
-        if name.is_empty() || !keep(name) {
-            continue;
+/// Kernel config text scanned as it arrives, in chunks of any size: the inflated text of a
+/// config (about 250 KiB) is never held in memory.
+pub struct ConfigScan<'w> {
+    wanted: Option<&'w BTreeSet<String>>,
+    /// A quick filter before the set: the first bytes and the lengths of the wanted names.
+    first: [bool; 256],
+    lengths: u128,
+    /// The unfinished last line of the previous chunk.
+    partial: Vec<u8>,
+    out: BTreeMap<String, String>,
+    config_lines: bool,
+}
+
+/// A line longer than this is no config line (the longest real ones are a few hundred bytes).
+const MAX_LINE: usize = 64 * 1024;
+
+impl<'w> ConfigScan<'w> {
+    /// Keep the options in `wanted`, or all of them.
+    pub fn new(wanted: Option<&'w BTreeSet<String>>) -> Self {
+        let mut first = [wanted.is_none(); 256];
+        let mut lengths = if wanted.is_none() { u128::MAX } else { 0 };
+        for w in wanted.into_iter().flatten() {
+            if let Some(&b) = w.as_bytes().first() {
+                first[b as usize] = true;
+            }
+            lengths |= 1u128 << w.len().min(127);
         }
-        out.insert(name.to_string(), value.trim().trim_matches('"').to_string());
+        ConfigScan {
+            wanted,
+            first,
+            lengths,
+            partial: Vec::new(),
+            out: BTreeMap::new(),
+            config_lines: false,
+        }
     }
-    out
+
+    /// The next bytes of the text.
+    pub fn feed(&mut self, mut chunk: &[u8]) {
+        if !self.partial.is_empty() {
+            let Some(nl) = memchr::memchr(b'\n', chunk) else {
+                if self.partial.len() + chunk.len() <= MAX_LINE {
+                    self.partial.extend_from_slice(chunk);
+                }
+                return;
+            };
+            let mut line = std::mem::take(&mut self.partial);
+            if line.len() + nl <= MAX_LINE {
+                line.extend_from_slice(&chunk[..nl]);
+                self.line(&line);
+            }
+            line.clear();
+            self.partial = line;
+            chunk = &chunk[nl + 1..];
+        }
+        let mut rest = chunk;
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
+            self.line(&rest[..nl]);
+            rest = &rest[nl + 1..];
+        }
+        if rest.len() <= MAX_LINE {
+            self.partial.extend_from_slice(rest);
+        }
+    }
+
+    /// The options kept, and whether the text had any `CONFIG_` line at all.
+    pub fn finish(mut self) -> (BTreeMap<String, String>, bool) {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line);
+        }
+        (self.out, self.config_lines)
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        let Some(rest) = line.strip_prefix(b"CONFIG_") else {
+            return;
+        };
+        self.config_lines = true;
+        let Some(eq) = memchr::memchr(b'=', rest) else {
+            return;
+        };
+        let name = &rest[..eq];
+        if name.is_empty()
+            || !self.first[name[0] as usize]
+            || self.lengths & (1u128 << name.len().min(127)) == 0
+        {
+            return;
+        }
+        let Ok(name) = std::str::from_utf8(name) else {
+            return;
+        };
+        if self.wanted.is_some_and(|w| !w.contains(name)) {
+            return;
+        }
+        let value = String::from_utf8_lossy(&rest[eq + 1..]);
+        self.out
+            .insert(name.to_string(), value.trim().trim_matches('"').to_string());
+    }
 }
 
 /// The kernel config of a running kernel does not change until a reboot, so a long-running
@@ -77,15 +164,77 @@ type ConfigKey = (
 type ConfigCache = Option<(ConfigKey, String, BTreeMap<String, String>)>;
 static CONFIG_CACHE: std::sync::Mutex<ConfigCache> = std::sync::Mutex::new(None);
 
-/// Inflate a gzip stream with a size bound.
+/// Inflate a gzip file, handing the text to `sink` in chunks, and fail past `limit` bytes.
+///
+/// The header is parsed here and the deflate stream inflated raw; the trailer's length is
+/// checked and its CRC-32 is not: computing it would cost as much again as the inflating (a third
+/// of a whole report), a damaged deflate stream rarely inflates at all, and the length catches
+/// truncation. Only the first member of a multi-member file is read (the kernel writes one).
+pub fn gunzip_chunks(bytes: &[u8], limit: u64, mut sink: impl FnMut(&[u8])) -> Result<(), String> {
+    let body = gzip_body(bytes).ok_or("not a valid gzip file (bad header)")?;
+    let mut dec = flate2::Decompress::new(false);
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        let (in0, out0) = (dec.total_in(), dec.total_out());
+        let input = &body[(in0 as usize).min(body.len())..];
+        let status = dec
+            .decompress(input, &mut buf, flate2::FlushDecompress::None)
+            .map_err(|e| format!("not a valid gzip file ({e})"))?;
+        let produced = (dec.total_out() - out0) as usize;
+        if dec.total_out() > limit {
+            return Err(format!("inflates to more than {limit} bytes, not read"));
+        }
+        sink(&buf[..produced]);
+        match status {
+            flate2::Status::StreamEnd => break,
+            _ if produced == 0 && dec.total_in() == in0 => {
+                return Err("not a valid gzip file (truncated)".into());
+            }
+            _ => {}
+        }
+    }
+    let trailer = body
+        .get(dec.total_in() as usize..)
+        .and_then(|t| t.get(4..8))
+        .ok_or("not a valid gzip file (truncated)")?;
+    let isize = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+    if isize != dec.total_out() as u32 {
+        return Err("not a valid gzip file (length does not match its trailer)".into());
+    }
+    Ok(())
+}
+
+/// The deflate stream of a gzip file: what follows its header (RFC 1952, section 2.3).
+fn gzip_body(b: &[u8]) -> Option<&[u8]> {
+    const FHCRC: u8 = 2;
+    const FEXTRA: u8 = 4;
+    const FNAME: u8 = 8;
+    const FCOMMENT: u8 = 16;
+    if b.len() < 10 || b[0] != 0x1f || b[1] != 0x8b || b[2] != 8 || b[3] & 0xe0 != 0 {
+        return None;
+    }
+    let flags = b[3];
+    let mut rest = &b[10..];
+    if flags & FEXTRA != 0 {
+        let len = u16::from_le_bytes([*rest.first()?, *rest.get(1)?]) as usize;
+        rest = rest.get(2 + len..)?;
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            let nul = rest.iter().position(|&c| c == 0)?;
+            rest = &rest[nul + 1..];
+        }
+    }
+    if flags & FHCRC != 0 {
+        rest = rest.get(2..)?;
+    }
+    Some(rest)
+}
+
+/// Inflate a gzip stream with a size bound, into memory (see [`gunzip_chunks`]).
 pub fn gunzip_bounded(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    let mut dec = flate2::read::GzDecoder::new(bytes).take(limit + 1);
-    dec.read_to_end(&mut out)
-        .map_err(|e| format!("not a valid gzip file ({e})"))?;
-    if out.len() as u64 > limit {
-        return Err(format!("inflates to more than {limit} bytes, not read"));
-    }
+    gunzip_chunks(bytes, limit, |c| out.extend_from_slice(c))?;
     Ok(out)
 }
 
@@ -282,25 +431,23 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &
                 continue;
             }
         };
-        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
-            match gunzip_bounded(&bytes, MAX_CONFIG) {
-                Ok(t) => String::from_utf8_lossy(&t).into_owned(),
-                Err(e) => {
-                    tried.push(format!("{path}: {e}"));
-                    continue;
-                }
+        let mut scan = ConfigScan::new(Some(wanted));
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            if let Err(e) = gunzip_chunks(&bytes, MAX_CONFIG, |c| scan.feed(c)) {
+                tried.push(format!("{path}: {e}"));
+                continue;
             }
         } else if path.ends_with(".gz") {
             tried.push(format!("{path}: not a gzip file"));
             continue;
         } else {
-            String::from_utf8_lossy(&bytes).into_owned()
-        };
-        if !text.lines().any(|l| l.starts_with("CONFIG_")) {
+            scan.feed(&bytes);
+        }
+        let (map, config_lines) = scan.finish();
+        if !config_lines {
             tried.push(format!("{path}: no CONFIG_ lines"));
             continue;
         }
-        let map = parse_config_wanted(&text, wanted);
         if let (Some(k), Ok(mut cache)) = (key, CONFIG_CACHE.lock()) {
             *cache = Some((k, path.clone(), map.clone()));
         }
@@ -363,11 +510,88 @@ mod tests {
         assert!(gunzip_bounded(b"not gzip at all", 1024).is_err());
     }
 
+    fn gzip(data: &[u8], name: Option<&str>) -> Vec<u8> {
+        use std::io::Write;
+        let mut b = flate2::GzBuilder::new();
+        if let Some(n) = name {
+            b = b.filename(n).comment("a comment").extra(vec![1, 2, 3]);
+        }
+        let mut enc = b.write(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_headers_trailers_and_truncation() {
+        let text = b"CONFIG_KVM=y\n# CONFIG_X is not set\n".repeat(3000);
+        for name in [None, Some("config")] {
+            let gz = gzip(&text, name);
+            assert_eq!(gunzip_bounded(&gz, 1 << 20).unwrap(), text);
+            // Cut anywhere: an error, never a partial success.
+            for cut in [gz.len() - 1, gz.len() - 5, gz.len() / 2, 12] {
+                assert!(gunzip_bounded(&gz[..cut], 1 << 20).is_err(), "cut at {cut}");
+            }
+            // A trailer whose length disagrees.
+            let mut bad = gz.clone();
+            let n = bad.len();
+            bad[n - 1] ^= 0xff;
+            assert!(
+                gunzip_bounded(&bad, 1 << 20)
+                    .unwrap_err()
+                    .contains("length")
+            );
+        }
+    }
+
+    #[test]
+    fn scan_of_a_real_sized_config_keeps_only_the_wanted() {
+        let mut text = String::new();
+        for i in 0..5000 {
+            text.push_str(&format!("CONFIG_OPT_{i}=y\n# CONFIG_OFF_{i} is not set\n"));
+        }
+        text.push_str("CONFIG_KVM=m\nCONFIG_LAST=\"quoted\"");
+        let wanted: BTreeSet<String> = ["KVM", "LAST", "OPT_4999", "ABSENT"]
+            .map(String::from)
+            .into();
+        let mut scan = ConfigScan::new(Some(&wanted));
+        gunzip_chunks(&gzip(text.as_bytes(), None), MAX_CONFIG, |c| scan.feed(c)).unwrap();
+        let (got, lines) = scan.finish();
+        assert!(lines);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got["KVM"], "m");
+        assert_eq!(got["LAST"], "quoted");
+        assert_eq!(got["OPT_4999"], "y");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
         #[test]
         fn config_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
             let _ = parse_config(&String::from_utf8_lossy(&bytes));
+        }
+        #[test]
+        fn config_in_chunks_equals_config_whole(
+            opts in proptest::collection::btree_map("[A-Z][A-Z0-9_]{0,20}", "(y|m|[a-z0-9 \"]{1,8})", 0..20),
+            cuts in proptest::collection::vec(0usize..400, 0..6),
+        ) {
+            let text: String = opts.iter().map(|(k, v)| format!("# c\nCONFIG_{k}={v}\r\n")).collect();
+            let bytes = text.as_bytes();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort();
+            let mut scan = ConfigScan::new(None);
+            let mut at = 0;
+            for c in cuts {
+                scan.feed(&bytes[at..c]);
+                at = c;
+            }
+            scan.feed(&bytes[at..]);
+            prop_assert_eq!(scan.finish().0, parse_config(&text));
+        }
+        #[test]
+        fn gunzip_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut gz = vec![0x1f, 0x8b, 8];
+            gz.extend(bytes);
+            let _ = gunzip_bounded(&gz, 1 << 16);
         }
         #[test]
         fn config_round_trip(opts in proptest::collection::btree_map("[A-Z][A-Z0-9_]{0,20}", "(y|m|[a-z0-9]{1,8})", 0..20)) {
