@@ -65,6 +65,7 @@ pub struct RawCond {
     in_: Option<Vec<String>>,
     not_in: Option<Vec<String>>,
     has: Option<String>,
+    has_any: Option<Vec<String>>,
     lacks: Option<String>,
     contains: Option<String>,
     ge: Option<String>,
@@ -107,6 +108,8 @@ pub enum Op {
     NotIn(Vec<String>),
     /// The set holds it (or the map has that key).
     Has(String),
+    /// The set holds at least one of them (or the map has one of those keys).
+    HasAny(Vec<String>),
     /// The set does not hold it.
     Lacks(String),
     /// The string contains it.
@@ -395,6 +398,7 @@ fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataError> {
         r.in_.is_some(),
         r.not_in.is_some(),
         r.has.is_some(),
+        r.has_any.is_some(),
         r.lacks.is_some(),
         r.contains.is_some(),
         r.ge.is_some(),
@@ -405,7 +409,7 @@ fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataError> {
     .filter(|b| **b)
     .count();
     if ops != 1 {
-        return Err(ctx.err(span, format!("fact {fact:?}: give exactly one of in, not_in, has, lacks, contains, ge, lt, is (found {ops})")));
+        return Err(ctx.err(span, format!("fact {fact:?}: give exactly one of in, not_in, has, has_any, lacks, contains, ge, lt, is (found {ops})")));
     }
     let value_kind = if r.key.is_some() {
         if kind != "map" {
@@ -460,6 +464,15 @@ fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataError> {
             return Err(bad("has"));
         }
         Op::Has(v.clone())
+    } else if let Some(v) = &r.has_any {
+        if !matches!(value_kind, "set" | "map") || v.is_empty() {
+            return Err(if v.is_empty() {
+                ctx.err(span, "`has_any` needs at least one value")
+            } else {
+                bad("has_any")
+            });
+        }
+        Op::HasAny(v.clone())
     } else if let Some(v) = &r.lacks {
         if !matches!(value_kind, "set" | "map") {
             return Err(bad("lacks"));
@@ -646,19 +659,17 @@ impl Table {
                 Cond::Not(c) => walk(c, n),
                 Cond::Const(_) => {}
                 Cond::Leaf { fact, key, op } => {
-                    let value = match op {
-                        Op::Has(v) | Op::Lacks(v) => Some(v.clone()),
-                        _ => None,
+                    let values: Vec<String> = match (key, op) {
+                        (Some(k), _) => vec![k.clone()],
+                        (None, Op::Has(v) | Op::Lacks(v)) => vec![v.clone()],
+                        (None, Op::HasAny(v)) => v.clone(),
+                        _ => Vec::new(),
                     };
                     match fact.as_str() {
-                        "kernel.config" => n.config_keys.extend(key.clone().or(value)),
-                        "module.param" => {
-                            if let Some(k) = key.clone().or(value) {
-                                n.params.insert(k);
-                            }
-                        }
-                        "path" => n.paths.extend(value),
-                        "tool" => n.tools.extend(value),
+                        "kernel.config" => n.config_keys.extend(values),
+                        "module.param" => n.params.extend(values),
+                        "path" => n.paths.extend(values),
+                        "tool" => n.tools.extend(values),
                         _ => {}
                     }
                 }
@@ -699,6 +710,14 @@ fn show_op(op: &Op) -> String {
         Op::In(v) => format!("in [{}]", v.join(", ")),
         Op::NotIn(v) => format!("not in [{}]", v.join(", ")),
         Op::Has(v) => format!("has {v:?}"),
+        Op::HasAny(v) if v.len() > 4 => {
+            format!(
+                "has any of [{} and {} more]",
+                v[..3].join(", "),
+                v.len() - 3
+            )
+        }
+        Op::HasAny(v) => format!("has any of [{}]", v.join(", ")),
         Op::Lacks(v) => format!("lacks {v:?}"),
         Op::Contains(v) => format!("contains {v:?}"),
         Op::Ge(b) => format!(">= {b}"),
@@ -826,6 +845,14 @@ fn test(value: &Value, key: Option<&str>, op: &Op) -> (Outcome, String) {
                 format!("{x:?} absent")
             },
         ),
+        (Value::Set(s), Op::HasAny(list)) => match list.iter().find(|x| s.contains(*x)) {
+            Some(x) => (Outcome::Pass, format!("{x:?} present")),
+            None => (Outcome::Fail, "none present".to_string()),
+        },
+        (Value::Map(m), Op::HasAny(list)) => match list.iter().find(|x| m.contains_key(*x)) {
+            Some(x) => (Outcome::Pass, format!("{x:?} set")),
+            None => (Outcome::Fail, "none set".to_string()),
+        },
         (Value::Set(s), Op::Lacks(x)) => (
             pass(!s.contains(x)),
             if s.contains(x) {
@@ -904,6 +931,38 @@ test = { fact = "arch", in = ["x86_64"] }
             eval(&t.technologies[0].requires[0].test, &f2, &mut Vec::new()),
             Outcome::Unknown
         );
+    }
+
+    #[test]
+    fn has_any_on_sets_and_its_errors() {
+        let src = MINI.replace(
+            r#"test = { fact = "arch", in = ["x86_64"] }"#,
+            r#"test = { fact = "tool", has_any = ["qemu-system-x86_64", "qemu-system-aarch64"] }"#,
+        );
+        let t = Table::parse(&src, "x.toml").unwrap();
+        let needs = t.needs();
+        assert!(needs.tools.contains("qemu-system-aarch64") && needs.tools.len() == 2);
+        let test = &t.technologies[0].requires[0].test;
+        let mut f = Facts::default();
+        f.set(
+            "tool",
+            Value::Set(["qemu-system-aarch64".to_string()].into()),
+            "PATH",
+        );
+        let mut ev = Vec::new();
+        assert_eq!(eval(test, &f, &mut ev), Outcome::Pass);
+        assert!(ev[0].contains("\"qemu-system-aarch64\" present"), "{ev:?}");
+        f.set("tool", Value::Set(Default::default()), "PATH");
+        assert_eq!(eval(test, &f, &mut Vec::new()), Outcome::Fail);
+        for (bad, why) in [
+            (r#"{ fact = "tool", has_any = [] }"#, "at least one"),
+            (r#"{ fact = "arch", has_any = ["x"] }"#, "does not apply"),
+        ] {
+            let src = MINI.replace(r#"{ fact = "arch", in = ["x86_64"] }"#, bad);
+            let e = Table::parse(&src, "x.toml").unwrap_err();
+            assert!(e.message.contains(why), "{e}");
+            assert_eq!(e.line, 24);
+        }
     }
 
     #[test]

@@ -244,7 +244,6 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     facts.set("path", Value::Set(existing), "stat");
 
     // Tools.
-
     let (tools, tool_src) = find_tools(fs, &live.path_dirs(), &needs.tools);
     facts.set("tool", Value::Set(tools), tool_src);
 
@@ -578,10 +577,23 @@ fn cached_kvm(fs: &HostFs, live: &dyn Live, facts: &Facts) -> Option<KvmOutcome>
     Some(out)
 }
 
+/// Bin folders at most this size (one block on most file systems) are listed; bigger ones are
+/// asked for each wanted name.
+const LIST_MAX: u64 = 4096;
+
 fn find_tools(
     fs: &HostFs,
     path_dirs: &[String],
     wanted: &BTreeSet<String>,
+) -> (BTreeSet<String>, String) {
+    find_tools_with(fs, path_dirs, wanted, LIST_MAX)
+}
+
+fn find_tools_with(
+    fs: &HostFs,
+    path_dirs: &[String],
+    wanted: &BTreeSet<String>,
+    list_max: u64,
 ) -> (BTreeSet<String>, String) {
     use std::os::unix::fs::MetadataExt;
     let mut found = BTreeSet::new();
@@ -592,6 +604,7 @@ fn find_tools(
     // The folders to look in, once each, and their stamps for the cache.
     let mut seen = BTreeSet::new();
     let mut dirs: Vec<(String, u64, u64, i64, i64)> = Vec::new();
+    let mut sizes: Vec<(String, u64)> = Vec::new();
     for d in path_dirs
         .iter()
         .map(String::as_str)
@@ -599,6 +612,7 @@ fn find_tools(
     {
         let Ok(md) = fs.metadata(d) else { continue };
         if md.is_dir() && seen.insert((md.dev(), md.ino())) {
+            sizes.push((d.to_string(), md.size()));
             dirs.push((
                 d.to_string(),
                 md.dev(),
@@ -617,25 +631,47 @@ fn find_tools(
         return v.clone();
     }
     let prefixes: Vec<&str> = wanted.iter().filter_map(|w| w.strip_suffix('*')).collect();
-    // A listing costs a few getdents calls however many programs the folder holds, where a stat per
-    // wanted name would cost hundreds of system calls.
-    for (d, ..) in &key.0 {
+    let exact: Vec<&str> = wanted
+        .iter()
+        .filter(|w| !w.ends_with('*'))
+        .map(String::as_str)
+        .collect();
+    fn note(
+        found: &mut BTreeSet<String>,
+        where_found: &mut BTreeMap<String, String>,
+        k: String,
+        d: &str,
+        n: &str,
+    ) {
+        if !found.contains(&k) {
+            where_found.insert(k.clone(), format!("{d}/{n}"));
+            found.insert(k);
+        }
+    }
+    for (d, size) in &sizes {
         let d = d.as_str();
+        // A folder of one block lists in one cheap read; a bigger one (on ext4 a hashed
+        // directory: /usr/bin with a thousand programs costs about a millisecond to list) is
+        // asked for each name instead, unless a prefix needs the listing. A recording probe
+        // (`capture`) lists, so the captured tree has the names.
+        if *size > list_max
+            && prefixes.is_empty()
+            && !fs.is_recording()
+            && let Ok(dir) = fs.open_dir(d)
+        {
+            for n in &exact {
+                if !found.contains(*n) && dir.has(n) {
+                    note(&mut found, &mut where_found, n.to_string(), d, n);
+                }
+            }
+            continue;
+        }
         let _ = fs.scan_dir(d, |name| {
             let Some(n) = name.to_str() else { return };
-            let key = if wanted.contains(n) {
-                Some(n.to_string())
-            } else {
-                prefixes
-                    .iter()
-                    .find(|p| n.starts_with(**p))
-                    .map(|p| format!("{p}*"))
-            };
-            if let Some(k) = key
-                && !found.contains(&k)
-            {
-                where_found.insert(k.clone(), format!("{d}/{n}"));
-                found.insert(k);
+            if wanted.contains(n) {
+                note(&mut found, &mut where_found, n.to_string(), d, n);
+            } else if let Some(p) = prefixes.iter().find(|p| n.starts_with(**p)) {
+                note(&mut found, &mut where_found, format!("{p}*"), d, n);
             }
         });
     }
@@ -756,5 +792,48 @@ mod tests {
         assert_eq!(arch_from_release("5.14.0-427.el9.aarch64"), Some("aarch64"));
         assert_eq!(arch_from_release("6.8.0-48-generic"), None);
         assert_eq!(arch_from_release(""), None);
+    }
+
+    /// Looking names up and listing the folder give the same tools, the same first folders.
+    #[test]
+    fn tool_lookup_equals_tool_listing() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("usr/bin");
+        let local = root.path().join("usr/local/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&local).unwrap();
+        for i in 0..300 {
+            std::fs::write(bin.join(format!("tool-{i}")), "").unwrap();
+        }
+        for n in ["qemu-system-aarch64", "firecracker", "lxc-start"] {
+            std::fs::write(bin.join(n), "").unwrap();
+        }
+        std::fs::write(local.join("firecracker"), "").unwrap();
+        std::os::unix::fs::symlink("/nowhere/podman", bin.join("podman")).unwrap();
+        let fs = HostFs::with_root(root.path()).unwrap();
+        let wanted: BTreeSet<String> = [
+            "qemu-system-x86_64",
+            "qemu-system-aarch64",
+            "firecracker",
+            "podman",
+            "absent",
+            "a/b",
+            "..",
+        ]
+        .map(String::from)
+        .into();
+        let mut answers = Vec::new();
+        for list_max in [0, u64::MAX] {
+            *TOOLS_CACHE.lock().unwrap() = None;
+            answers.push(find_tools_with(&fs, &[], &wanted, list_max));
+        }
+        assert_eq!(answers[0], answers[1]);
+        let (found, src) = &answers[0];
+        let want: BTreeSet<String> = ["qemu-system-aarch64", "firecracker", "podman"]
+            .map(String::from)
+            .into();
+        assert_eq!(found, &want);
+        assert!(src.contains("/usr/local/bin/firecracker"), "{src}");
+        assert!(!src.contains("/usr/bin/firecracker"), "{src}");
     }
 }
