@@ -20,10 +20,11 @@ use crate::version::KVersion;
 
 /// The table shipped with virtprobe.
 pub const EMBEDDED: &str = include_str!("../data/technologies.toml");
-/// The same table, validated and stored as JSON (`data/technologies.compiled.json`), so a run
-/// does not parse 80 KB of TOML. A test keeps it equal to the TOML; `VIRTPROBE_BLESS=1 cargo test`
-/// rewrites it after an edit.
-pub const COMPILED: &str = include_str!("../data/technologies.compiled.json");
+/// The same table, validated and stored in postcard's compact binary serde format
+/// (`data/technologies.compiled.bin`), so a run neither parses 80 KB of TOML nor matches the field
+/// names of 80 KB of JSON (half the time again). A test keeps it equal to the TOML;
+/// `VIRTPROBE_BLESS=1 cargo test compiled` rewrites it after an edit.
+pub const COMPILED: &[u8] = include_bytes!("../data/technologies.compiled.bin");
 /// The name the embedded table is reported under.
 pub const EMBEDDED_NAME: &str = "data/technologies.toml (embedded)";
 
@@ -505,7 +506,7 @@ fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataError> {
 impl Table {
     /// The embedded table (from its compiled form; the TOML if that were ever unreadable).
     pub fn embedded() -> Result<Table, DataError> {
-        match serde_json::from_str::<Table>(COMPILED) {
+        match postcard::from_bytes::<Table>(COMPILED) {
             Ok(t) => Ok(t),
             Err(_) => Table::parse(EMBEDDED, EMBEDDED_NAME),
         }
@@ -705,45 +706,79 @@ pub enum Outcome {
     Unknown,
 }
 
-fn show_op(op: &Op) -> String {
-    match op {
-        Op::In(v) => format!("in [{}]", v.join(", ")),
-        Op::NotIn(v) => format!("not in [{}]", v.join(", ")),
-        Op::Has(v) => format!("has {v:?}"),
-        Op::HasAny(v) if v.len() > 4 => {
-            format!(
-                "has any of [{} and {} more]",
-                v[..3].join(", "),
-                v.len() - 3
-            )
+fn write_op(out: &mut String, op: &Op) {
+    use std::fmt::Write as _;
+    let list = |out: &mut String, v: &[String]| {
+        for (i, x) in v.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(x);
         }
-        Op::HasAny(v) => format!("has any of [{}]", v.join(", ")),
-        Op::Lacks(v) => format!("lacks {v:?}"),
-        Op::Contains(v) => format!("contains {v:?}"),
-        Op::Ge(b) => format!(">= {b}"),
-        Op::Lt(b) => format!("< {b}"),
-        Op::Is(b) => format!("is {b}"),
-    }
+    };
+    let _ = match op {
+        Op::In(v) => {
+            out.push_str("in [");
+            list(out, v);
+            write!(out, "]")
+        }
+        Op::NotIn(v) => {
+            out.push_str("not in [");
+            list(out, v);
+            write!(out, "]")
+        }
+        Op::Has(v) => write!(out, "has {v:?}"),
+        Op::HasAny(v) if v.len() > 4 => {
+            out.push_str("has any of [");
+            list(out, &v[..3]);
+            write!(out, " and {} more]", v.len() - 3)
+        }
+        Op::HasAny(v) => {
+            out.push_str("has any of [");
+            list(out, v);
+            write!(out, "]")
+        }
+        Op::Lacks(v) => write!(out, "lacks {v:?}"),
+        Op::Contains(v) => write!(out, "contains {v:?}"),
+        Op::Ge(b) => write!(out, ">= {b}"),
+        Op::Lt(b) => write!(out, "< {b}"),
+        Op::Is(b) => write!(out, "is {b}"),
+    };
 }
 
 /// Evaluate a condition, collecting the evidence read.
 pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
     match c {
+        // Every member is evaluated (no short cut), so the evidence lists every reason.
         Cond::All(list) => {
-            let outs: Vec<Outcome> = list.iter().map(|c| eval(c, facts, evidence)).collect();
-            if outs.contains(&Outcome::Fail) {
+            let (mut fail, mut unknown) = (false, false);
+            for c in list {
+                match eval(c, facts, evidence) {
+                    Outcome::Fail => fail = true,
+                    Outcome::Unknown => unknown = true,
+                    Outcome::Pass => {}
+                }
+            }
+            if fail {
                 Outcome::Fail
-            } else if outs.contains(&Outcome::Unknown) {
+            } else if unknown {
                 Outcome::Unknown
             } else {
                 Outcome::Pass
             }
         }
         Cond::Any(list) => {
-            let outs: Vec<Outcome> = list.iter().map(|c| eval(c, facts, evidence)).collect();
-            if outs.contains(&Outcome::Pass) {
+            let (mut pass, mut unknown) = (false, false);
+            for c in list {
+                match eval(c, facts, evidence) {
+                    Outcome::Pass => pass = true,
+                    Outcome::Unknown => unknown = true,
+                    Outcome::Fail => {}
+                }
+            }
+            if pass {
                 Outcome::Pass
-            } else if outs.contains(&Outcome::Unknown) {
+            } else if unknown {
                 Outcome::Unknown
             } else {
                 Outcome::Fail
@@ -782,20 +817,25 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
                 }
             };
             let (outcome, seen) = test(value, key.as_deref(), op);
-            let src = if f.source.is_empty() {
-                String::new()
-            } else {
-                format!(" [{}]", f.source)
-            };
-            evidence.push(format!(
-                "{label} {}: {} (observed {seen}){src}",
-                show_op(op),
+            // One string, written in place: a report holds a few hundred of these.
+            use std::fmt::Write as _;
+            let mut line = label;
+            line.reserve(64 + seen.len() + f.source.len());
+            line.push(' ');
+            write_op(&mut line, op);
+            let _ = write!(
+                line,
+                ": {} (observed {seen})",
                 match outcome {
                     Outcome::Pass => "yes",
                     Outcome::Fail => "no",
                     Outcome::Unknown => "unknown",
-                },
-            ));
+                }
+            );
+            if !f.source.is_empty() {
+                let _ = write!(line, " [{}]", f.source);
+            }
+            evidence.push(line);
             outcome
         }
     }

@@ -120,15 +120,15 @@ fn compiled_table_is_current() {
         Table::parse(virtprobe::rules::EMBEDDED, virtprobe::rules::EMBEDDED_NAME).unwrap();
     let path = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/data/technologies.compiled.json"
+        "/data/technologies.compiled.bin"
     ));
     if std::env::var_os("VIRTPROBE_BLESS").is_some() {
-        std::fs::write(path, serde_json::to_string(&from_toml).unwrap() + "\n").unwrap();
+        std::fs::write(path, postcard::to_stdvec(&from_toml).unwrap()).unwrap();
     }
-    let compiled: Table = serde_json::from_str(&std::fs::read_to_string(path).unwrap())
-        .expect("compiled table parses");
+    let compiled: Table =
+        postcard::from_bytes(&std::fs::read(path).unwrap()).expect("compiled table decodes");
     assert!(
         compiled == from_toml,
-        "data/technologies.compiled.json is stale: run VIRTPROBE_BLESS=1 cargo test compiled"
+        "data/technologies.compiled.bin is stale: run VIRTPROBE_BLESS=1 cargo test compiled"
     );
 }
