@@ -274,8 +274,12 @@ impl HostFs {
 
     /// Read a file as text; invalid UTF-8 is replaced, never an error.
     pub fn read_string(&self, path: &str) -> Result<String, ReadError> {
-        self.read(path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        self.read(path).map(|b| match std::str::from_utf8(&b) {
+            // The common case, validated at memory speed; only a file that is not UTF-8 pays
+            // for the character-by-character repair.
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(&b).into_owned(),
+        })
     }
 
     /// Read a one-line file, trimmed.

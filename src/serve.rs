@@ -79,6 +79,41 @@ pub struct Status {
     pub service: ServiceInfo,
 }
 
+/// How [`Status`] is written: the same fields, with the technologies as JSON rendered when they
+/// last changed. A probe whose facts did not change reuses its verdicts, and then their 90 KB of
+/// JSON are not rendered again (a test keeps the two forms equal).
+#[derive(Serialize)]
+struct StatusView<'a> {
+    schema_version: u32,
+    virtprobe_version: &'a str,
+    generated_at: &'a str,
+    root: &'a str,
+    data: &'a str,
+    host: &'a crate::report::HostSummary,
+    technologies: &'a serde_json::value::RawValue,
+    errors: &'a [crate::facts::ProbeError],
+    needs_privilege: &'a [String],
+    service: &'a ServiceInfo,
+}
+
+impl<'a> StatusView<'a> {
+    fn new(status: &'a Status, technologies: &'a serde_json::value::RawValue) -> Self {
+        let r = &status.report;
+        StatusView {
+            schema_version: r.schema_version,
+            virtprobe_version: &r.virtprobe_version,
+            generated_at: &r.generated_at,
+            root: &r.root,
+            data: &r.data,
+            host: &r.host,
+            technologies,
+            errors: &r.errors,
+            needs_privilege: &r.needs_privilege,
+            service: &status.service,
+        }
+    }
+}
+
 /// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename, fsync folder).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
@@ -144,7 +179,11 @@ pub fn run(opts: Options) -> Result<(), Error> {
     let mut probes = 0u64;
     let mut notified_ready = false;
     let mut previous: Option<(crate::facts::Facts, Vec<crate::report::TechReport>)> = None;
+    let mut needs = table.needs();
+    // The technologies as JSON, rendered again only when the verdicts were not reused.
+    let mut techs_json: Option<Box<serde_json::value::RawValue>> = None;
     let mut reloaded = false;
+    let mut trim = false;
     tracing::info!(interval = ?opts.interval, status = %opts.status.display(), "virtprobe serve starting");
     loop {
         if hup.swap(false, Ordering::SeqCst) {
@@ -157,7 +196,9 @@ pub fn run(opts: Options) -> Result<(), Error> {
                 Ok(t) => {
                     tracing::info!(source = %t.source, technologies = t.technologies.len(), "data file reloaded");
                     table = t;
+                    needs = table.needs();
                     reloaded = true;
+                    trim = true;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "reloading the data file failed; keeping the previous table")
@@ -168,13 +209,16 @@ pub fn run(opts: Options) -> Result<(), Error> {
         let started = Instant::now();
         let report = match open_host(opts.root.as_deref()).map(|fs| {
             let live = live_sources(&fs);
-            let probed = crate::probe::probe(&fs, live.as_ref(), &table.needs());
+            let probed = crate::probe::probe(&fs, live.as_ref(), &needs);
             // The same facts and the same table give the same verdicts: judge only on a change.
             // (The previous verdicts are moved in and out, never copied: one set lives at a time.)
             let reuse = match previous.take() {
                 Some((facts, techs)) if facts == probed.facts && !reloaded => Some(techs),
                 _ => None,
             };
+            if reuse.is_none() {
+                techs_json = None;
+            }
             let report =
                 crate::report::build_reusing(&probed, &table, &crate::root_label(&fs), reuse);
             reloaded = false;
@@ -226,7 +270,10 @@ pub fn run(opts: Options) -> Result<(), Error> {
                 },
                 report,
             };
-            write_outputs(&opts, &status, took);
+            if techs_json.is_none() {
+                techs_json = serde_json::value::to_raw_value(&status.report.technologies).ok();
+            }
+            write_outputs(&opts, &status, techs_json.as_deref(), took);
             previous = Some((facts, status.report.technologies));
             if !notified_ready {
                 let _ = sd_notify::notify(&[
@@ -238,11 +285,15 @@ pub fn run(opts: Options) -> Result<(), Error> {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
             }
         }
-        // Give the heap back between probes, so the service stays small however long it runs.
-        // SAFETY: malloc_trim only releases free memory at the top of glibc's heap.
+        // glibc returns the top of its heap by itself past 128 KiB; trimming every cycle would
+        // also hand back the pages the next probe is about to use again (a page fault each).
+        // After a reload, the old table's memory goes back at once.
         #[cfg(target_env = "gnu")]
-        unsafe {
-            libc::malloc_trim(0);
+        if probes == 1 || std::mem::take(&mut trim) {
+            // SAFETY: malloc_trim only releases free memory of glibc's heap.
+            unsafe {
+                libc::malloc_trim(0);
+            }
         }
         if opts.cycles > 0 && probes >= opts.cycles {
             break;
@@ -288,8 +339,17 @@ pub fn run(opts: Options) -> Result<(), Error> {
     Ok(())
 }
 
-fn write_outputs(opts: &Options, status: &Status, took: Duration) {
-    match serde_json::to_vec_pretty(status) {
+fn write_outputs(
+    opts: &Options,
+    status: &Status,
+    techs: Option<&serde_json::value::RawValue>,
+    took: Duration,
+) {
+    let json = match techs {
+        Some(t) => serde_json::to_vec(&StatusView::new(status, t)),
+        None => serde_json::to_vec(status),
+    };
+    match json {
         Ok(mut bytes) => {
             bytes.push(b'\n');
             if let Err(e) = write_atomic(&opts.status, &bytes) {
@@ -317,5 +377,37 @@ fn write_outputs(opts: &Options, status: &Status, took: Duration) {
         {
             tracing::error!(path = %path.display(), error = %e, "cannot write output; retrying next probe");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The status file written with the technologies' JSON spliced in is the `Status` itself.
+    #[test]
+    fn status_view_is_the_status() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hosts/intel-vtx");
+        let table = crate::rules::Table::embedded().unwrap();
+        let report = crate::run_with(&root, None, &table).unwrap();
+        let status = Status {
+            report,
+            service: ServiceInfo {
+                verdicts_changed_at: "2026-11-25T00:00:00Z".into(),
+                changes: vec![Change {
+                    id: "kvm".into(),
+                    from: Verdict::Unknown,
+                    to: Verdict::Ready,
+                }],
+                probes: 7,
+                probe_duration_seconds: 0.25,
+                interval_seconds: 60.0,
+            },
+        };
+        let techs = serde_json::value::to_raw_value(&status.report.technologies).unwrap();
+        let view: serde_json::Value =
+            serde_json::from_slice(&serde_json::to_vec(&StatusView::new(&status, &techs)).unwrap())
+                .unwrap();
+        assert_eq!(view, serde_json::to_value(&status).unwrap());
     }
 }
