@@ -21,6 +21,10 @@ pub struct Cli {
     /// Colours in the report for a person.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Derive the kernel config options and the tool search afresh, without reading or writing
+    /// the per-boot cache (see README).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     /// What to do (default: report).
     #[command(subcommand)]
     pub command: Option<Command>,

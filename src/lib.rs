@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod advise;
+pub mod cache;
 pub mod capture;
 pub mod facts;
 pub mod host;

@@ -152,17 +152,18 @@ impl<'w> ConfigScan<'w> {
 }
 
 /// The kernel config of a running kernel does not change until a reboot, so a long-running
-/// `virtprobe serve` inflates and parses it once: keyed by the real path, its size and mtime, the
-/// kernel release and the options wanted.
-type ConfigKey = (
+/// `virtprobe serve` inflates and parses it once (and [`crate::cache`] keeps it for the boot):
+/// keyed by the real path, its device, inode, size and mtime, the kernel release and the options
+/// wanted.
+pub(crate) type ConfigKey = (
     std::path::PathBuf,
-    u64,
+    (u64, u64, u64),
     Option<std::time::SystemTime>,
     String,
     BTreeSet<String>,
 );
-type ConfigCache = Option<(ConfigKey, String, BTreeMap<String, String>)>;
-static CONFIG_CACHE: std::sync::Mutex<ConfigCache> = std::sync::Mutex::new(None);
+pub(crate) type ConfigCache = Option<(ConfigKey, String, BTreeMap<String, String>)>;
+pub(crate) static CONFIG_CACHE: std::sync::Mutex<ConfigCache> = std::sync::Mutex::new(None);
 
 /// Inflate a gzip file, handing the text to `sink` in chunks, and fail past `limit` bytes.
 ///
@@ -406,16 +407,18 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &
             (false, _) => pattern.to_string(),
         };
         let key = fs.resolve(&path).ok().and_then(|real| {
+            use std::os::unix::fs::MetadataExt;
             let md = std::fs::metadata(&real).ok()?;
             Some((
                 real,
-                md.len(),
+                (md.dev(), md.ino(), md.len()),
                 md.modified().ok(),
                 release.unwrap_or("").to_string(),
                 wanted.clone(),
             ))
         });
         if let Some(k) = &key
+            && !fs.is_recording()
             && let Ok(cache) = CONFIG_CACHE.lock()
             && let Some((ck, cpath, cmap)) = cache.as_ref()
             && ck == k
@@ -450,6 +453,7 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &
         }
         if let (Some(k), Ok(mut cache)) = (key, CONFIG_CACHE.lock()) {
             *cache = Some((k, path.clone(), map.clone()));
+            crate::cache::mark_dirty();
         }
         facts.set("kernel.config", Value::Map(map), path);
         for t in tried {

@@ -69,6 +69,18 @@ pub const BIN_DIRS: &[&str] = &[
 
 /// Run the probe.
 pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
+    let cached = live.is_native() && fs.is_live() && !fs.is_recording();
+    if cached {
+        crate::cache::load();
+    }
+    let probed = probe_uncached(fs, live, needs);
+    if cached {
+        crate::cache::store();
+    }
+    probed
+}
+
+fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     let mut facts = Facts::default();
     if let Some(p) = live.problem() {
         facts.errors.push(ProbeError {
@@ -542,13 +554,13 @@ type KvmKey = (
 );
 static KVM_CACHE: std::sync::Mutex<Option<(KvmKey, std::time::Instant, KvmOutcome)>> =
     std::sync::Mutex::new(None);
-type ToolsKey = (
+pub(crate) type ToolsKey = (
     Vec<(String, u64, u64, i64, i64)>,
     BTreeSet<String>,
     std::path::PathBuf,
 );
-type ToolsCache = Option<(ToolsKey, (BTreeSet<String>, String))>;
-static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
+pub(crate) type ToolsCache = Option<(ToolsKey, (BTreeSet<String>, String))>;
+pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
 /// How long the service trusts a KVM probe whose inputs did not change.
 pub const KVM_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -682,6 +694,7 @@ fn find_tools_with(
     };
     if let Ok(mut cache) = TOOLS_CACHE.lock() {
         *cache = Some((key, (found.clone(), src.clone())));
+        crate::cache::mark_dirty();
     }
     (found, src)
 }

@@ -2,6 +2,7 @@
 //! CLI's exit codes and messages, the shipped data, hostile input, the live host, the corpus.
 
 mod advise;
+mod cache;
 mod cli;
 mod corpus;
 mod data;

@@ -1,0 +1,53 @@
+//! The per-boot cache of the kernel config options and the tool search: same answers cold, warm,
+//! damaged and disabled.
+
+use crate::util::*;
+
+fn report_in(dir: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let out = bin()
+        .env("VIRTPROBE_CACHE_DIR", dir)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The only field that differs between two runs on one host.
+    v.as_object_mut().unwrap().remove("generated_at");
+    v
+}
+
+#[test]
+fn cache_gives_the_same_report_cold_warm_damaged_and_off() {
+    if !std::path::Path::new("/proc/sys/kernel/random/boot_id").exists() {
+        eprintln!("skipped: no boot id on this host, so no cache");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cache.v1");
+    let cold = report_in(dir.path(), &[]);
+    assert!(file.exists(), "the first run writes the cache");
+    let written = std::fs::read(&file).unwrap();
+    let warm = report_in(dir.path(), &[]);
+    assert_eq!(cold, warm);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        written,
+        "a warm run rewrites nothing"
+    );
+
+    std::fs::write(&file, b"\x00garbage, not a cache").unwrap();
+    assert_eq!(report_in(dir.path(), &[]), cold);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        written,
+        "a damaged cache is replaced"
+    );
+
+    let off = tempfile::tempdir().unwrap();
+    assert_eq!(report_in(off.path(), &["--no-cache"]), cold);
+    assert!(
+        !off.path().join("cache.v1").exists(),
+        "--no-cache writes nothing"
+    );
+}
