@@ -29,12 +29,26 @@ fn emit(r: &dyn Render, report: &virtprobe::report::Report, ctx: &render::Contex
     Ok(())
 }
 
+/// JSON indented for a person at a terminal, compact for a program (as `gh` does).
+fn to_json<T: serde::Serialize>(v: &T, pretty: bool) -> serde_json::Result<String> {
+    if pretty {
+        serde_json::to_string_pretty(v)
+    } else {
+        serde_json::to_string(v)
+    }
+}
+
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<u8> {
+    let pretty = std::io::stdout().is_terminal();
     let ctx = render::Context {
         color: color(cli.color),
+        pretty,
         ..Default::default()
     };
+    if cli.no_cache {
+        virtprobe::cache::set_enabled(false);
+    }
     let command = cli.command.unwrap_or(Command::Report {
         format: if cli.json { Format::Json } else { Format::Text },
     });
@@ -88,7 +102,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                             .get(&id)
                             .ok_or_else(|| Error::UnknownTechnology(id.clone()))?;
                         if cli.json {
-                            println!("{}", serde_json::to_string_pretty(t)?);
+                            println!("{}", to_json(t, pretty)?);
                         } else {
                             emit(&render::Explain(t), &report, &ctx)?;
                         }
@@ -124,7 +138,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                         };
                         let advice = advise::advise(&report, &table, &req)?;
                         if cli.json {
-                            println!("{}", serde_json::to_string_pretty(&advice)?);
+                            println!("{}", to_json(&advice, pretty)?);
                         } else {
                             let stdout = std::io::stdout();
                             let mut out = stdout.lock();

@@ -12,6 +12,8 @@ use crate::rules::Outcome;
 pub struct Context {
     /// Use ANSI colours.
     pub color: bool,
+    /// Indent JSON (for a person at a terminal; scripts get it compact, a quarter smaller).
+    pub pretty: bool,
     /// How long the probe took (metrics).
     pub duration: Option<Duration>,
     /// When the probe finished (metrics).
@@ -214,8 +216,13 @@ impl Render for Text {
 pub struct Json;
 
 impl Render for Json {
-    fn render(&self, r: &Report, _ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
-        serde_json::to_writer_pretty(&mut *out, r).map_err(|e| match e.io_error_kind() {
+    fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        let written = if ctx.pretty {
+            serde_json::to_writer_pretty(&mut *out, r)
+        } else {
+            serde_json::to_writer(&mut *out, r)
+        };
+        written.map_err(|e| match e.io_error_kind() {
             // Keep the kind (a closed pipe is not an error worth reporting).
             Some(kind) => io::Error::new(kind, e),
             None => io::Error::other(e),

@@ -384,6 +384,7 @@ fn write_outputs(
     let now = SystemTime::now();
     let ctx = render::Context {
         color: false,
+        pretty: false,
         duration: Some(took),
         finished: Some(now),
         expiry: Some(now + (opts.interval * 3).max(Duration::from_secs(60))),
