@@ -169,6 +169,9 @@ fn summary(r: &Report) -> String {
     )
 }
 
+/// Probes between two returns of freed heap memory to the system.
+const TRIM_EVERY: u64 = 64;
+
 /// Run the service until SIGTERM/SIGINT (or `cycles` probes).
 pub fn run(opts: Options) -> Result<(), Error> {
     let term = Arc::new(AtomicBool::new(false));
@@ -180,9 +183,9 @@ pub fn run(opts: Options) -> Result<(), Error> {
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
         .map_err(|e| Error::Unsupported(format!("signal handler: {e}")))?;
 
-    // Keep up to 1 MiB of freed heap instead of returning it at every probe (glibc's default is
-    // 128 KiB): a probe frees and allocates about that much, and each returned page costs a
-    // page fault when the next probe takes it back.
+    // Keep up to 1 MiB of freed heap between the periodic trims instead of returning it at
+    // every probe (glibc's default is 128 KiB): a probe frees and allocates about that much, and
+    // each returned page costs a page fault when the next probe takes it back.
     // SAFETY: mallopt only sets a tuning parameter.
     #[cfg(target_env = "gnu")]
     unsafe {
@@ -305,11 +308,11 @@ pub fn run(opts: Options) -> Result<(), Error> {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
             }
         }
-        // glibc returns the top of its heap by itself past 128 KiB; trimming every cycle would
-        // also hand back the pages the next probe is about to use again (a page fault each).
-        // After a reload, the old table's memory goes back at once.
+        // Give freed heap back now and then, so fragments cannot pile up however long the service
+        // runs; trimming every cycle would also hand back the pages the next probe is about to
+        // use again (a page fault each). After a reload, the old table's memory goes back at once.
         #[cfg(target_env = "gnu")]
-        if probes == 1 || std::mem::take(&mut trim) {
+        if probes % TRIM_EVERY == 1 || std::mem::take(&mut trim) {
             // SAFETY: malloc_trim only releases free memory of glibc's heap.
             unsafe {
                 libc::malloc_trim(0);

@@ -617,11 +617,16 @@ fn find_tools_with(
     let mut seen = BTreeSet::new();
     let mut dirs: Vec<(String, u64, u64, i64, i64)> = Vec::new();
     let mut sizes: Vec<(String, u64)> = Vec::new();
+    let mut named = BTreeSet::new();
     for d in path_dirs
         .iter()
         .map(String::as_str)
         .chain(BIN_DIRS.iter().copied())
     {
+        // PATH usually names the usual folders again: look at each name once.
+        if !named.insert(d) {
+            continue;
+        }
         let Ok(md) = fs.metadata(d) else { continue };
         if md.is_dir() && seen.insert((md.dev(), md.ino())) {
             sizes.push((d.to_string(), md.size()));
