@@ -26,7 +26,8 @@ static LOADED: AtomicBool = AtomicBool::new(false);
 /// Set when an answer was derived afresh, so the file is out of date.
 static DIRTY: AtomicBool = AtomicBool::new(false);
 
-const FILE: &str = "cache.v1";
+/// The file's name carries its format: a change of the cached types changes the name.
+const FILE: &str = "cache.v2";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Entries {

@@ -107,7 +107,7 @@ pub const KNOWN_FACTS: &[(&str, &str)] = &[
     ("kernel.cmdline", "string"),
     ("module.param", "map"),
     ("path", "set"),
-    ("tool", "set"),
+    ("tool", "map"),
     ("kvm.device", "bool"),
     ("kvm.open", "bool"),
     ("kvm.api_version", "int"),

@@ -889,8 +889,8 @@ fn test(value: &Value, key: Option<&str>, op: &Op) -> (Outcome, String) {
             Some(x) => (Outcome::Pass, format!("{x:?} present")),
             None => (Outcome::Fail, "none present".to_string()),
         },
-        (Value::Map(m), Op::HasAny(list)) => match list.iter().find(|x| m.contains_key(*x)) {
-            Some(x) => (Outcome::Pass, format!("{x:?} set")),
+        (Value::Map(m), Op::HasAny(list)) => match list.iter().find_map(|x| m.get_key_value(x)) {
+            Some((k, v)) => (Outcome::Pass, format!("{k:?} = {v:?}")),
             None => (Outcome::Fail, "none set".to_string()),
         },
         (Value::Set(s), Op::Lacks(x)) => (
@@ -901,14 +901,10 @@ fn test(value: &Value, key: Option<&str>, op: &Op) -> (Outcome, String) {
                 format!("{x:?} absent")
             },
         ),
-        (Value::Map(m), Op::Has(x)) => (
-            pass(m.contains_key(x)),
-            if m.contains_key(x) {
-                format!("{x:?} set")
-            } else {
-                format!("{x:?} not set")
-            },
-        ),
+        (Value::Map(m), Op::Has(x)) => match m.get(x) {
+            Some(v) => (Outcome::Pass, format!("{x:?} = {v:?}")),
+            None => (Outcome::Fail, format!("{x:?} not set")),
+        },
         (Value::Map(m), Op::Lacks(x)) => (
             pass(!m.contains_key(x)),
             if m.contains_key(x) {
@@ -986,13 +982,22 @@ test = { fact = "arch", in = ["x86_64"] }
         let mut f = Facts::default();
         f.set(
             "tool",
-            Value::Set(["qemu-system-aarch64".to_string()].into()),
+            Value::Map(
+                [(
+                    "qemu-system-aarch64".into(),
+                    "/usr/bin/qemu-system-aarch64".into(),
+                )]
+                .into(),
+            ),
             "PATH",
         );
         let mut ev = Vec::new();
         assert_eq!(eval(test, &f, &mut ev), Outcome::Pass);
-        assert!(ev[0].contains("\"qemu-system-aarch64\" present"), "{ev:?}");
-        f.set("tool", Value::Set(Default::default()), "PATH");
+        assert!(
+            ev[0].contains("\"qemu-system-aarch64\" = \"/usr/bin/qemu-system-aarch64\""),
+            "{ev:?}"
+        );
+        f.set("tool", Value::Map(Default::default()), "PATH");
         assert_eq!(eval(test, &f, &mut Vec::new()), Outcome::Fail);
         for (bad, why) in [
             (r#"{ fact = "tool", has_any = [] }"#, "at least one"),

@@ -256,8 +256,8 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     facts.set("path", Value::Set(existing), "stat");
 
     // Tools.
-    let (tools, tool_src) = find_tools(fs, &live.path_dirs(), &needs.tools);
-    facts.set("tool", Value::Set(tools), tool_src);
+    let tools = find_tools(fs, &live.path_dirs(), &needs.tools);
+    facts.set("tool", Value::Map(tools), TOOL_SOURCE);
 
     // User.
     match live.user() {
@@ -559,7 +559,9 @@ pub(crate) type ToolsKey = (
     BTreeSet<String>,
     std::path::PathBuf,
 );
-pub(crate) type ToolsCache = Option<(ToolsKey, (BTreeSet<String>, String))>;
+/// Tools found: name (or `prefix*`) → the path it was found at.
+pub(crate) type Tools = BTreeMap<String, String>;
+pub(crate) type ToolsCache = Option<(ToolsKey, Tools)>;
 pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
 /// How long the service trusts a KVM probe whose inputs did not change.
 pub const KVM_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
@@ -589,15 +591,14 @@ fn cached_kvm(fs: &HostFs, live: &dyn Live, facts: &Facts) -> Option<KvmOutcome>
     Some(out)
 }
 
+/// Where the tools are looked for (each one's path is the fact's value).
+const TOOL_SOURCE: &str = "PATH and the usual bin/sbin folders";
+
 /// Bin folders at most this size (one block on most file systems) are listed; bigger ones are
 /// asked for each wanted name.
 const LIST_MAX: u64 = 4096;
 
-fn find_tools(
-    fs: &HostFs,
-    path_dirs: &[String],
-    wanted: &BTreeSet<String>,
-) -> (BTreeSet<String>, String) {
+fn find_tools(fs: &HostFs, path_dirs: &[String], wanted: &BTreeSet<String>) -> Tools {
     find_tools_with(fs, path_dirs, wanted, LIST_MAX)
 }
 
@@ -606,12 +607,12 @@ fn find_tools_with(
     path_dirs: &[String],
     wanted: &BTreeSet<String>,
     list_max: u64,
-) -> (BTreeSet<String>, String) {
+) -> Tools {
     use std::os::unix::fs::MetadataExt;
-    let mut found = BTreeSet::new();
-    let mut where_found: BTreeMap<String, String> = BTreeMap::new();
+    // Each tool found, with the path it was found at (the first folder in search order).
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
     if wanted.is_empty() {
-        return (found, "bin folders".into());
+        return found;
     }
     // The folders to look in, once each, and their stamps for the cache.
     let mut seen = BTreeSet::new();
@@ -653,17 +654,8 @@ fn find_tools_with(
         .filter(|w| !w.ends_with('*'))
         .map(String::as_str)
         .collect();
-    fn note(
-        found: &mut BTreeSet<String>,
-        where_found: &mut BTreeMap<String, String>,
-        k: String,
-        d: &str,
-        n: &str,
-    ) {
-        if !found.contains(&k) {
-            where_found.insert(k.clone(), format!("{d}/{n}"));
-            found.insert(k);
-        }
+    fn note(found: &mut BTreeMap<String, String>, k: String, d: &str, n: &str) {
+        found.entry(k).or_insert_with(|| format!("{d}/{n}"));
     }
     for (d, size) in &sizes {
         let d = d.as_str();
@@ -677,8 +669,8 @@ fn find_tools_with(
             && let Ok(dir) = fs.open_dir(d)
         {
             for n in &exact {
-                if !found.contains(*n) && dir.has(n) {
-                    note(&mut found, &mut where_found, n.to_string(), d, n);
+                if !found.contains_key(*n) && dir.has(n) {
+                    note(&mut found, n.to_string(), d, n);
                 }
             }
             continue;
@@ -686,22 +678,17 @@ fn find_tools_with(
         let _ = fs.scan_dir(d, |name| {
             let Some(n) = name.to_str() else { return };
             if wanted.contains(n) {
-                note(&mut found, &mut where_found, n.to_string(), d, n);
+                note(&mut found, n.to_string(), d, n);
             } else if let Some(p) = prefixes.iter().find(|p| n.starts_with(**p)) {
-                note(&mut found, &mut where_found, format!("{p}*"), d, n);
+                note(&mut found, format!("{p}*"), d, n);
             }
         });
     }
-    let src = if where_found.is_empty() {
-        "PATH and the usual bin/sbin folders".to_string()
-    } else {
-        where_found.values().cloned().collect::<Vec<_>>().join(", ")
-    };
     if let Ok(mut cache) = TOOLS_CACHE.lock() {
-        *cache = Some((key, (found.clone(), src.clone())));
+        *cache = Some((key, found.clone()));
         crate::cache::mark_dirty();
     }
-    (found, src)
+    found
 }
 
 fn probe_containers(fs: &HostFs, facts: &mut Facts) {
@@ -846,12 +833,10 @@ mod tests {
             answers.push(find_tools_with(&fs, &[], &wanted, list_max));
         }
         assert_eq!(answers[0], answers[1]);
-        let (found, src) = &answers[0];
-        let want: BTreeSet<String> = ["qemu-system-aarch64", "firecracker", "podman"]
-            .map(String::from)
-            .into();
-        assert_eq!(found, &want);
-        assert!(src.contains("/usr/local/bin/firecracker"), "{src}");
-        assert!(!src.contains("/usr/bin/firecracker"), "{src}");
+        let found = &answers[0];
+        let names: Vec<&str> = found.keys().map(String::as_str).collect();
+        assert_eq!(names, ["firecracker", "podman", "qemu-system-aarch64"]);
+        assert_eq!(found["firecracker"], "/usr/local/bin/firecracker");
+        assert_eq!(found["podman"], "/usr/bin/podman");
     }
 }
