@@ -174,6 +174,13 @@ impl Facts {
         );
     }
 
+    /// Take in another set of facts, with its errors and privilege notes (after this set's).
+    pub fn absorb(&mut self, other: Facts) {
+        self.map.extend(other.map);
+        self.errors.extend(other.errors);
+        self.needs_privilege.extend(other.needs_privilege);
+    }
+
     /// A fact by name.
     pub fn get(&self, name: &str) -> Option<&Fact> {
         self.map.get(name)

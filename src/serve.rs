@@ -187,11 +187,16 @@ pub fn run(opts: Options) -> Result<(), Error> {
     // every probe (glibc's default is 128 KiB): a probe frees and allocates about that much, and
     // each returned page costs a page fault when the next probe takes it back.
     // SAFETY: mallopt only sets a tuning parameter.
+    // The same for the status file's buffer (about 100 KiB): from the heap, reused, rather than
+    // a fresh mapping (and its page faults) at every probe.
     #[cfg(target_env = "gnu")]
     unsafe {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
     let mut table: Table = load_table(opts.data.as_deref())?;
+    // CPU, firmware, hypervisor and container facts are read once per run (and per SIGHUP).
+    crate::probe::keep_stable_facts(true);
     // Validate the root once; a bad root is a bad argument.
     open_host(opts.root.as_deref())?;
     let watchdog = sd_notify::watchdog_enabled();
@@ -219,6 +224,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
                     tracing::info!(source = %t.source, technologies = t.technologies.len(), "data file reloaded");
                     table = t;
                     needs = table.needs();
+                    crate::probe::keep_stable_facts(true);
                     reloaded = true;
                     trim = true;
                 }

@@ -90,44 +90,31 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     }
     let uname = live.uname();
 
+    // CPU, CPUID and running-under detection read sources that are fixed for the life of the
+    // process on the running host; the service keeps them (see `keep_stable_facts`).
+    let keep = KEEP_STABLE.load(std::sync::atomic::Ordering::Relaxed)
+        && fs.is_live()
+        && live.is_native()
+        && !fs.is_recording();
+    let stable = if keep {
+        STABLE.lock().ok().and_then(|s| s.clone())
+    } else {
+        None
+    };
+    let mut fresh = Stable::default();
+
     // CPU.
-    let cpu = match fs.read_string("/proc/cpuinfo") {
-        Ok(t) => {
-            let c = cpu::parse_cpuinfo(&t);
-            if c.count == 0 {
-                for f in ["cpu.vendor", "cpu.model", "cpu.flags"] {
-                    facts.unknown_quiet(
-                        f,
-                        "/proc/cpuinfo: empty or not in a known format",
-                        "/proc/cpuinfo",
-                    );
-                }
-                facts.errors.push(ProbeError {
-                    fact: "cpu".into(),
-                    message: "/proc/cpuinfo: empty or not in a known format".into(),
-                });
-            } else {
-                set_opt_str(&mut facts, "cpu.vendor", c.vendor.clone(), "/proc/cpuinfo");
-                set_opt_str(&mut facts, "cpu.model", c.model.clone(), "/proc/cpuinfo");
-                facts.set("cpu.flags", Value::Set(c.flags.clone()), "/proc/cpuinfo");
-                facts.set("cpu.count", Value::Int(c.count as i64), "/proc/cpuinfo");
-                facts.set(
-                    "cpu.platform",
-                    Value::Str(c.platform.clone().unwrap_or_default()),
-                    "/proc/cpuinfo platform",
-                );
-            }
-            c
+    let cpu = match &stable {
+        Some(s) => {
+            facts.absorb(s.cpu.1.clone());
+            s.cpu.0.clone()
         }
-        Err(e) => {
-            for f in ["cpu.vendor", "cpu.model", "cpu.flags"] {
-                facts.unknown_quiet(f, e.to_string(), "/proc/cpuinfo");
-            }
-            facts.errors.push(ProbeError {
-                fact: "cpu".into(),
-                message: e.to_string(),
-            });
-            CpuInfo::default()
+        None => {
+            let mut f = Facts::default();
+            let c = probe_cpu(fs, &mut f);
+            fresh.cpu = (c.clone(), f.clone());
+            facts.absorb(f);
+            c
         }
     };
 
@@ -244,7 +231,22 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
 
     // Running-under detection.
     let release = facts.str("kernel.release").map(str::to_string);
-    let virt = virt::probe(fs, &mut facts, &cpu, cpuid.as_ref(), release.as_deref());
+    let virt = match &stable {
+        Some(s) => {
+            facts.absorb(s.virt.1.clone());
+            s.virt.0.clone()
+        }
+        None => {
+            let mut f = Facts::default();
+            let v = virt::probe(fs, &mut f, &cpu, cpuid.as_ref(), release.as_deref());
+            fresh.virt = (v.clone(), f.clone());
+            facts.absorb(f);
+            if keep && let Ok(mut st) = STABLE.lock() {
+                *st = Some(fresh);
+            }
+            v
+        }
+    };
 
     // Paths the table asks about.
     let existing: BTreeSet<String> = needs
@@ -383,6 +385,49 @@ fn set_opt_str(facts: &mut Facts, name: &str, v: Option<String>, src: &str) {
     match v {
         Some(s) => facts.set(name, Value::Str(s), src),
         None => facts.unknown_quiet(name, format!("{src}: no such field"), src),
+    }
+}
+
+/// `/proc/cpuinfo`: vendor, model, flags, count, platform.
+fn probe_cpu(fs: &HostFs, facts: &mut Facts) -> CpuInfo {
+    match fs.read_string("/proc/cpuinfo") {
+        Ok(t) => {
+            let c = cpu::parse_cpuinfo(&t);
+            if c.count == 0 {
+                for f in ["cpu.vendor", "cpu.model", "cpu.flags"] {
+                    facts.unknown_quiet(
+                        f,
+                        "/proc/cpuinfo: empty or not in a known format",
+                        "/proc/cpuinfo",
+                    );
+                }
+                facts.errors.push(ProbeError {
+                    fact: "cpu".into(),
+                    message: "/proc/cpuinfo: empty or not in a known format".into(),
+                });
+            } else {
+                set_opt_str(facts, "cpu.vendor", c.vendor.clone(), "/proc/cpuinfo");
+                set_opt_str(facts, "cpu.model", c.model.clone(), "/proc/cpuinfo");
+                facts.set("cpu.flags", Value::Set(c.flags.clone()), "/proc/cpuinfo");
+                facts.set("cpu.count", Value::Int(c.count as i64), "/proc/cpuinfo");
+                facts.set(
+                    "cpu.platform",
+                    Value::Str(c.platform.clone().unwrap_or_default()),
+                    "/proc/cpuinfo platform",
+                );
+            }
+            c
+        }
+        Err(e) => {
+            for f in ["cpu.vendor", "cpu.model", "cpu.flags"] {
+                facts.unknown_quiet(f, e.to_string(), "/proc/cpuinfo");
+            }
+            facts.errors.push(ProbeError {
+                fact: "cpu".into(),
+                message: e.to_string(),
+            });
+            CpuInfo::default()
+        }
     }
 }
 
@@ -563,6 +608,28 @@ pub(crate) type ToolsKey = (
 pub(crate) type Tools = BTreeMap<String, String>;
 pub(crate) type ToolsCache = Option<(ToolsKey, Tools)>;
 pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
+/// What [`keep_stable_facts`] keeps: the CPU and the running-under detection, with the facts
+/// (and errors) they produced.
+#[derive(Debug, Clone, Default)]
+struct Stable {
+    cpu: (CpuInfo, Facts),
+    virt: (Virtualization, Facts),
+}
+static KEEP_STABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static STABLE: std::sync::Mutex<Option<Stable>> = std::sync::Mutex::new(None);
+
+/// For a long-running process on the running host (the service): read `/proc/cpuinfo` and the
+/// hypervisor, firmware and container markers once, not at every probe. They cannot change
+/// while the process runs (a reboot ends it; a container's markers are fixed when it starts);
+/// the one exception, a CPU brought online, is seen after a restart or SIGHUP. Turning it off
+/// (or on again) forgets what was kept.
+pub fn keep_stable_facts(on: bool) {
+    KEEP_STABLE.store(on, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(mut s) = STABLE.lock() {
+        *s = None;
+    }
+}
+
 /// How long the service trusts a KVM probe whose inputs did not change.
 pub const KVM_RECHECK: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -797,6 +864,31 @@ mod tests {
         assert_eq!(arch_from_release("5.14.0-427.el9.aarch64"), Some("aarch64"));
         assert_eq!(arch_from_release("6.8.0-48-generic"), None);
         assert_eq!(arch_from_release(""), None);
+    }
+
+    /// The service's kept CPU and running-under facts are the ones a fresh probe finds.
+    #[test]
+    fn kept_stable_facts_equal_fresh_ones() {
+        crate::cache::set_enabled(false);
+        let fs = HostFs::live();
+        let needs = crate::rules::Table::embedded().unwrap().needs();
+        let fresh = probe(&fs, &live::Native, &needs);
+        keep_stable_facts(true);
+        let first = probe(&fs, &live::Native, &needs);
+        let kept = probe(&fs, &live::Native, &needs);
+        keep_stable_facts(false);
+        assert!(STABLE.lock().unwrap().is_none());
+        for p in [&first, &kept] {
+            assert_eq!(p.cpu, fresh.cpu);
+            assert_eq!(p.virt, fresh.virt);
+            for (name, fact) in fresh.facts.iter() {
+                if name.starts_with("cpu.") || name.starts_with("virt.") || name.starts_with("dmi.")
+                {
+                    assert_eq!(p.facts.get(name), Some(fact), "{name}");
+                }
+            }
+            assert_eq!(p.facts.errors, fresh.facts.errors);
+        }
     }
 
     /// Looking names up and listing the folder give the same tools, the same first folders.
