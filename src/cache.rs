@@ -29,7 +29,7 @@ static DIRTY: AtomicBool = AtomicBool::new(false);
 /// The file's name carries its format: a change of the cached types changes the name.
 const FILE: &str = "cache.v2";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entries {
     config: ConfigCache,
     tools: ToolsCache,

@@ -114,11 +114,6 @@ impl<'a> StatusView<'a> {
     }
 }
 
-/// Write `bytes` to `path` atomically (temp file in the same folder, fsync, rename, fsync folder).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_replacing(path, bytes, true)
-}
-
 /// Replace `path` by a file holding `bytes`: a reader sees the old file or the new one, never a
 /// part. With `durable`, the data and the rename also reach the disk before this returns (two
 /// fsyncs: most of a cycle's cost); without, a crash may keep the previous version.

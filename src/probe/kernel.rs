@@ -42,14 +42,6 @@ pub fn parse_config(text: &str) -> BTreeMap<String, String> {
     scan.finish().0
 }
 
-/// [`parse_config`], keeping only the options in `wanted`: a distribution config has about 10 000
-/// options and the rules read a few dozen.
-pub fn parse_config_wanted(text: &str, wanted: &BTreeSet<String>) -> BTreeMap<String, String> {
-    let mut scan = ConfigScan::new(Some(wanted));
-    scan.feed(text.as_bytes());
-    scan.finish().0
-}
-
 /// Kernel config text scanned as it arrives, in chunks of any size: the inflated text of a
 /// config (about 250 KiB) is never held in memory.
 pub struct ConfigScan<'w> {
