@@ -96,27 +96,16 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         && fs.is_live()
         && live.is_native()
         && !fs.is_recording();
-    let stable = if keep {
-        STABLE.lock().ok().and_then(|s| s.clone())
-    } else {
-        None
+    let (kept_cpu, kept_virt) = match keep.then(|| STABLE.lock().ok()?.clone()).flatten() {
+        Some(s) => (Some(s.cpu), Some(s.virt)),
+        None => (None, None),
     };
-    let mut fresh = Stable::default();
+    let (mut fresh_cpu, mut fresh_virt) = (None, None);
 
     // CPU.
-    let cpu = match &stable {
-        Some(s) => {
-            facts.absorb(s.cpu.1.clone());
-            s.cpu.0.clone()
-        }
-        None => {
-            let mut f = Facts::default();
-            let c = probe_cpu(fs, &mut f);
-            fresh.cpu = (c.clone(), f.clone());
-            facts.absorb(f);
-            c
-        }
-    };
+    let cpu = kept_or_probe(kept_cpu, keep, &mut facts, &mut fresh_cpu, |f| {
+        probe_cpu(fs, f)
+    });
 
     // Architecture.
     let arch: Option<(String, String)> =
@@ -231,22 +220,14 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
 
     // Running-under detection.
     let release = facts.str("kernel.release").map(str::to_string);
-    let virt = match &stable {
-        Some(s) => {
-            facts.absorb(s.virt.1.clone());
-            s.virt.0.clone()
-        }
-        None => {
-            let mut f = Facts::default();
-            let v = virt::probe(fs, &mut f, &cpu, cpuid.as_ref(), release.as_deref());
-            fresh.virt = (v.clone(), f.clone());
-            facts.absorb(f);
-            if keep && let Ok(mut st) = STABLE.lock() {
-                *st = Some(fresh);
-            }
-            v
-        }
-    };
+    let virt = kept_or_probe(kept_virt, keep, &mut facts, &mut fresh_virt, |f| {
+        virt::probe(fs, f, &cpu, cpuid.as_ref(), release.as_deref())
+    });
+    if let (Some(cpu), Some(virt)) = (fresh_cpu, fresh_virt)
+        && let Ok(mut st) = STABLE.lock()
+    {
+        *st = Some(Stable { cpu, virt });
+    }
 
     // Paths the table asks about.
     let existing: BTreeSet<String> = needs
@@ -386,6 +367,28 @@ fn set_opt_str(facts: &mut Facts, name: &str, v: Option<String>, src: &str) {
         Some(s) => facts.set(name, Value::Str(s), src),
         None => facts.unknown_quiet(name, format!("{src}: no such field"), src),
     }
+}
+
+/// The kept answer of one of the stable sources, its facts added to `facts`; else the probe's
+/// fresh answer, also put in `fresh` when it is to be kept.
+fn kept_or_probe<T: Clone>(
+    kept: Option<(T, Facts)>,
+    keep: bool,
+    facts: &mut Facts,
+    fresh: &mut Option<(T, Facts)>,
+    probe: impl FnOnce(&mut Facts) -> T,
+) -> T {
+    if let Some((value, f)) = kept {
+        facts.absorb(f);
+        return value;
+    }
+    let mut f = Facts::default();
+    let value = probe(&mut f);
+    if keep {
+        *fresh = Some((value.clone(), f.clone()));
+    }
+    facts.absorb(f);
+    value
 }
 
 /// `/proc/cpuinfo`: vendor, model, flags, count, platform.
@@ -610,7 +613,7 @@ pub(crate) type ToolsCache = Option<(ToolsKey, Tools)>;
 pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
 /// What [`keep_stable_facts`] keeps: the CPU and the running-under detection, with the facts
 /// (and errors) they produced.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Stable {
     cpu: (CpuInfo, Facts),
     virt: (Virtualization, Facts),
