@@ -442,38 +442,27 @@ fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataError> {
             _ => Err(bad(op)),
         }
     };
+    // A list operator: at least one value, and a fact of one of `kinds`.
+    let list = |v: &Vec<String>, op: &str, kinds: &[&str]| {
+        if v.is_empty() {
+            Err(ctx.err(span.clone(), format!("`{op}` needs at least one value")))
+        } else if !kinds.contains(&value_kind) {
+            Err(bad(op))
+        } else {
+            Ok(v.clone())
+        }
+    };
     let op = if let Some(v) = &r.in_ {
-        if !matches!(value_kind, "string" | "int") || v.is_empty() {
-            return Err(if v.is_empty() {
-                ctx.err(span, "`in` needs at least one value")
-            } else {
-                bad("in")
-            });
-        }
-        Op::In(v.clone())
+        Op::In(list(v, "in", &["string", "int"])?)
     } else if let Some(v) = &r.not_in {
-        if !matches!(value_kind, "string" | "int") || v.is_empty() {
-            return Err(if v.is_empty() {
-                ctx.err(span, "`not_in` needs at least one value")
-            } else {
-                bad("not_in")
-            });
-        }
-        Op::NotIn(v.clone())
+        Op::NotIn(list(v, "not_in", &["string", "int"])?)
     } else if let Some(v) = &r.has {
         if !matches!(value_kind, "set" | "map") {
             return Err(bad("has"));
         }
         Op::Has(v.clone())
     } else if let Some(v) = &r.has_any {
-        if !matches!(value_kind, "set" | "map") || v.is_empty() {
-            return Err(if v.is_empty() {
-                ctx.err(span, "`has_any` needs at least one value")
-            } else {
-                bad("has_any")
-            });
-        }
-        Op::HasAny(v.clone())
+        Op::HasAny(list(v, "has_any", &["set", "map"])?)
     } else if let Some(v) = &r.lacks {
         if !matches!(value_kind, "set" | "map") {
             return Err(bad("lacks"));
