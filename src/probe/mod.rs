@@ -687,7 +687,7 @@ fn find_tools_with(
     // The folders to look in, once each, and their stamps for the cache.
     let mut seen = BTreeSet::new();
     let mut dirs: Vec<(String, u64, u64, i64, i64)> = Vec::new();
-    let mut sizes: Vec<(String, u64)> = Vec::new();
+    let mut sizes: Vec<u64> = Vec::new();
     let mut named = BTreeSet::new();
     for d in path_dirs
         .iter()
@@ -700,7 +700,7 @@ fn find_tools_with(
         }
         let Ok(md) = fs.metadata(d) else { continue };
         if md.is_dir() && seen.insert((md.dev(), md.ino())) {
-            sizes.push((d.to_string(), md.size()));
+            sizes.push(md.size());
             dirs.push((
                 d.to_string(),
                 md.dev(),
@@ -727,7 +727,7 @@ fn find_tools_with(
     fn note(found: &mut BTreeMap<String, String>, k: String, d: &str, n: &str) {
         found.entry(k).or_insert_with(|| format!("{d}/{n}"));
     }
-    for (d, size) in &sizes {
+    for ((d, ..), size) in key.0.iter().zip(&sizes) {
         let d = d.as_str();
         // A folder of one block lists in one cheap read; a bigger one (on ext4 a hashed
         // directory: /usr/bin with a thousand programs costs about a millisecond to list) is
