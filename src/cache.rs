@@ -68,10 +68,15 @@ fn dir() -> Option<PathBuf> {
     var("XDG_RUNTIME_DIR").map(|d| d.join("virtprobe"))
 }
 
+/// This boot's id, read once per process (loading and storing both need it).
 fn boot_id() -> Option<String> {
-    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    let id = id.trim();
-    (!id.is_empty()).then(|| id.to_string())
+    static ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        let id = id.trim();
+        (!id.is_empty()).then(|| id.to_string())
+    })
+    .clone()
 }
 
 /// Note that an in-memory cache holds an answer the file does not.
