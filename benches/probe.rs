@@ -15,10 +15,10 @@ fn fixture() -> &'static Path {
 }
 
 fn benches(c: &mut Criterion) {
-    let table = virtprobe::rules::Table::embedded().unwrap();
+    let table = virtprobe::rules::Table::embedded();
     let needs = table.needs();
     c.bench_function("table/embedded", |b| {
-        b.iter(|| black_box(virtprobe::rules::Table::embedded().unwrap()))
+        b.iter(|| black_box(virtprobe::rules::Table::embedded()))
     });
     c.bench_function("table/parse-toml", |b| {
         b.iter(|| {

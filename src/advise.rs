@@ -90,7 +90,7 @@ fn maintained(status: &str) -> bool {
 /// Why `t` does not fit the workload, if it does not.
 fn misfit(t: &Technology, req: &Request, host_arch: Option<&str>) -> Option<String> {
     let vm = t.isolation.iter().any(|i| i == "hardware");
-    if req.guest_os != "linux" && !t.guest_os.contains(&req.guest_os) {
+    if req.guest_os != "linux" && !t.guest_os.iter().any(|g| *g == req.guest_os) {
         return Some(if vm {
             format!("does not run {} guests", req.guest_os)
         } else {
@@ -124,7 +124,7 @@ fn misfit(t: &Technology, req: &Request, host_arch: Option<&str>) -> Option<Stri
         if best < isolation_level(iso) {
             return Some(format!(
                 "gives {} isolation, less than the {iso} isolation asked for",
-                t.isolation.first().map(String::as_str).unwrap_or("no")
+                t.isolation.first().map(|i| &**i).unwrap_or("no")
             ));
         }
     }
@@ -202,7 +202,7 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
         let Some(r) = report.get(&t.id) else { continue };
         match misfit(t, req, host_arch) {
             Some(why) => excluded.push(Excluded {
-                id: t.id.clone(),
+                id: t.id.to_string(),
                 why: format!("{}: {why}", t.name),
             }),
             None => fitting.push((t, r, i)),
@@ -229,7 +229,7 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
     let blocked_best = ideal
         .filter(|(_, r, _)| r.verdict != Verdict::Ready)
         .map(|(t, r, _)| Recommendation {
-            id: t.id.clone(),
+            id: t.id.to_string(),
             verdict: r.verdict,
             why: vec![format!(
                 "{} would be the best fit here, but it is {}: {}",
@@ -237,7 +237,7 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
                 r.verdict.as_str(),
                 r.summary
             )],
-            steps: r.remediation.clone(),
+            steps: r.remediation.iter().map(|s| s.to_string()).collect(),
         });
     let mut recs: Vec<(&Technology, &TechReport, usize)> = Vec::new();
     for (t, r, i) in fitting {
@@ -245,7 +245,7 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
             recs.push((t, r, i));
         } else {
             excluded.push(Excluded {
-                id: t.id.clone(),
+                id: t.id.to_string(),
                 why: format!("{}: {} here: {}", t.name, r.verdict.as_str(), r.summary),
             });
         }
@@ -261,10 +261,10 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
     let recommendations = recs
         .into_iter()
         .map(|(t, r, _)| Recommendation {
-            id: t.id.clone(),
+            id: t.id.to_string(),
             verdict: r.verdict,
             why: explain(t, r),
-            steps: r.remediation.clone(),
+            steps: r.remediation.iter().map(|s| s.to_string()).collect(),
         })
         .collect();
     Ok(Advice {

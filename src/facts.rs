@@ -84,56 +84,8 @@ pub struct Facts {
     pub needs_privilege: Vec<String>,
 }
 
-/// Every fact name the probe can produce, with its kind. Data files are checked against this list.
-pub const KNOWN_FACTS: &[(&str, &str)] = &[
-    ("arch", "string"),
-    ("host.name", "string"),
-    ("cpu.vendor", "string"),
-    ("cpu.model", "string"),
-    ("cpu.flags", "set"),
-    ("cpu.platform", "string"),
-    ("cpu.virt_extension", "string"),
-    ("cpu.virt_extension_state", "string"),
-    ("cpu.count", "int"),
-    ("cpuid.vmx", "bool"),
-    ("cpuid.svm", "bool"),
-    ("cpuid.hypervisor", "bool"),
-    ("cpuid.hypervisor_signature", "string"),
-    ("kernel.release", "string"),
-    ("kernel.version", "version"),
-    ("kernel.config", "map"),
-    ("kernel.modules", "set"),
-    ("kernel.module_support", "bool"),
-    ("kernel.cmdline", "string"),
-    ("module.param", "map"),
-    ("path", "set"),
-    ("tool", "map"),
-    ("kvm.device", "bool"),
-    ("kvm.open", "bool"),
-    ("kvm.api_version", "int"),
-    ("kvm.create_vm", "bool"),
-    ("kvm.create_vcpu", "bool"),
-    ("kvm.error", "string"),
-    ("iommu.groups", "int"),
-    ("virt.hypervisor", "string"),
-    ("virt.container", "string"),
-    ("virt.xen_role", "string"),
-    ("virt.s390_layers", "string"),
-    ("virt.ppc_lpar", "string"),
-    ("dmi.sys_vendor", "string"),
-    ("dmi.product_name", "string"),
-    ("dt.model", "string"),
-    ("dt.compatible", "string"),
-    ("openvz.role", "string"),
-    ("vserver.role", "string"),
-    ("user.root", "bool"),
-    ("user.groups", "set"),
-    ("cgroup.version", "string"),
-    ("cgroup.controllers", "set"),
-    ("ns.available", "set"),
-    ("userns.max", "int"),
-    ("userns.subids", "bool"),
-];
+mod known;
+pub use known::KNOWN_FACTS;
 
 impl Facts {
     /// Record a known value.

@@ -321,7 +321,7 @@ impl Render for Explain<'_> {
             tc.standalone_host,
             tc.notes
         )?;
-        for c in &tc.corrections {
+        for c in tc.corrections.iter() {
             writeln!(out, "  correction: {c}")?;
         }
         Ok(())

@@ -9,7 +9,7 @@ use crate::facts::ProbeError;
 use crate::probe::Probed;
 use crate::probe::live::KvmOutcome;
 use crate::probe::virt::Virtualization;
-use crate::rules::{Class, Outcome, Table, TableColumns, Technology, eval};
+use crate::rules::{Class, Outcome, Table, TableColumns, Technology, Text, eval};
 
 /// Version of the JSON contract.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -68,13 +68,13 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Reason {
     /// Requirement id.
-    pub requirement: String,
+    pub requirement: Text,
     /// What a failure means.
     pub class: Class,
     /// pass, fail or unknown.
     pub result: Outcome,
     /// The requirement's reason.
-    pub message: String,
+    pub message: Text,
     /// Facts read, with their sources and values.
     pub evidence: Vec<String>,
 }
@@ -83,23 +83,23 @@ pub struct Reason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TechReport {
     /// Stable id.
-    pub id: String,
+    pub id: Text,
     /// Display name.
-    pub name: String,
+    pub name: Text,
     /// The verdict.
     pub verdict: Verdict,
     /// This Linux's role, if it runs under or controls it.
     pub detected: Option<Role>,
     /// One line: why this verdict.
-    pub summary: String,
+    pub summary: Text,
     /// Every requirement: failures and unknowns first.
     pub reasons: Vec<Reason>,
     /// What to do, most blocking first.
-    pub remediation: Vec<String>,
+    pub remediation: Vec<Text>,
     /// Category (hosted-hypervisor, container…).
-    pub category: String,
+    pub category: Text,
     /// Maintained, legacy, discontinued…
-    pub status: String,
+    pub status: Text,
     /// One of the 20 rows of the 2009 table.
     pub source_row: bool,
     /// The source table's columns.
@@ -165,7 +165,7 @@ pub struct Report {
     /// The host root judged (`/` for the running host).
     pub root: String,
     /// The technology table used.
-    pub data: String,
+    pub data: Text,
     /// The host.
     pub host: HostSummary,
     /// One entry per technology, in table order.
@@ -187,8 +187,8 @@ impl Report {
 pub fn judge(t: &Technology, probed: &Probed, earlier: &[TechReport]) -> TechReport {
     let facts = &probed.facts;
     let mut reasons = Vec::new();
-    let mut inherited_fixes: Vec<String> = Vec::new();
-    for dep in &t.depends {
+    let mut inherited_fixes: Vec<Text> = Vec::new();
+    for dep in t.depends.iter() {
         let Some(d) = earlier.iter().find(|x| &x.id == dep) else {
             continue;
         };
@@ -216,15 +216,15 @@ pub fn judge(t: &Technology, probed: &Probed, earlier: &[TechReport]) -> TechRep
         reasons.push((
             None,
             Reason {
-                requirement: format!("depends:{}", d.id),
+                requirement: format!("depends:{}", d.id).into(),
                 class,
                 result,
-                message,
+                message: message.into(),
                 evidence,
             },
         ));
     }
-    for r in &t.requires {
+    for r in t.requires.iter() {
         if let Some(w) = &r.when
             && eval(w, facts, &mut Vec::new()) != Outcome::Pass
         {
@@ -271,17 +271,17 @@ pub fn judge(t: &Technology, probed: &Probed, earlier: &[TechReport]) -> TechRep
             .iter()
             .find(|(_, x)| x.result != Outcome::Pass)
             .map(|(_, x)| match x.result {
-                Outcome::Unknown => format!("cannot tell: {}", x.message),
+                Outcome::Unknown => format!("cannot tell: {}", x.message).into(),
                 _ => x.message.clone(),
             })
             .unwrap_or_default(),
     };
-    let mut remediation: Vec<String> = Vec::new();
+    let mut remediation: Vec<Text> = Vec::new();
     for (r, x) in &reasons {
         if x.result == Outcome::Pass {
             continue;
         }
-        let fixes: Vec<String> = match r {
+        let fixes: Vec<Text> = match r {
             Some(r) => r.fix.iter().cloned().collect(),
             None => inherited_fixes.clone(),
         };

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::render::{self, Render};
 use crate::report::{Report, Verdict};
-use crate::rules::Table;
+use crate::rules::{Table, Text};
 use crate::{Error, live_sources, load_table, open_host};
 
 /// Options of the service.
@@ -154,7 +154,7 @@ fn summary(r: &Report) -> String {
         .technologies
         .iter()
         .filter(|t| t.verdict == Verdict::Ready)
-        .map(|t| t.id.as_str())
+        .map(|t| &*t.id)
         .collect();
     format!(
         "{} ready ({}); {} errors",
@@ -195,7 +195,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
     // Validate the root once; a bad root is a bad argument.
     open_host(opts.root.as_deref())?;
     let watchdog = sd_notify::watchdog_enabled();
-    let mut last: Option<Vec<(String, Verdict)>> = None;
+    let mut last: Option<Vec<(Text, Verdict)>> = None;
     let mut changed_at = String::new();
     let mut changes: Vec<Change> = Vec::new();
     let mut probes = 0u64;
@@ -256,7 +256,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
         let took = started.elapsed();
         probes += 1;
         if let Some((facts, report)) = report {
-            let now_verdicts: Vec<(String, Verdict)> = report
+            let now_verdicts: Vec<(Text, Verdict)> = report
                 .technologies
                 .iter()
                 .map(|t| (t.id.clone(), t.verdict))
@@ -269,7 +269,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
                         .filter_map(|(id, v)| {
                             let before = prev.iter().find(|(p, _)| p == id).map(|(_, pv)| *pv);
                             (before != Some(*v)).then(|| Change {
-                                id: id.clone(),
+                                id: id.to_string(),
                                 from: before.unwrap_or(Verdict::Unknown),
                                 to: *v,
                             })
@@ -416,7 +416,7 @@ mod tests {
     #[test]
     fn status_view_is_the_status() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hosts/intel-vtx");
-        let table = crate::rules::Table::embedded().unwrap();
+        let table = crate::rules::Table::embedded();
         let report = crate::run_with(&root, None, &table).unwrap();
         let status = Status {
             report,

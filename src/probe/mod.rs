@@ -874,7 +874,7 @@ mod tests {
     fn kept_stable_facts_equal_fresh_ones() {
         crate::cache::set_enabled(false);
         let fs = HostFs::live();
-        let needs = crate::rules::Table::embedded().unwrap().needs();
+        let needs = crate::rules::Table::embedded().needs();
         let fresh = probe(&fs, &live::Native, &needs);
         keep_stable_facts(true);
         let first = probe(&fs, &live::Native, &needs);

@@ -21,7 +21,7 @@ pub fn fixture_names() -> Vec<String> {
 }
 
 pub fn report(root: &Path) -> Report {
-    let table = virtprobe::rules::Table::embedded().unwrap();
+    let table = virtprobe::rules::Table::embedded();
     virtprobe::run_with(root, None, &table).unwrap()
 }
 

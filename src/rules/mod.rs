@@ -1,0 +1,435 @@
+//! The technology table: its data format, its validation, and rule evaluation.
+//!
+//! The table is data (`data/technologies.toml`, embedded; `--data FILE` replaces it). Each
+//! technology carries the 2009 source table's columns and a list of requirements. A requirement is
+//! a condition over facts (node-feature-discovery's match expressions, in TOML), a class that says
+//! what a failure means (`unsupported`, `host-change`, `available`), the reason shown when it fails
+//! and the remediation. Evaluation is three-valued (pass, fail, unknown) and never stops at the
+//! first miss, so a report lists every reason.
+
+mod table;
+
+pub use table::*;
+
+use serde::Serialize;
+
+use crate::facts::{Facts, Value};
+use crate::probe::Needs;
+
+/// The embedded table, written by `build.rs`.
+mod embedded {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::version::KVersion;
+
+    include!(concat!(env!("OUT_DIR"), "/embedded_table.rs"));
+}
+
+impl Table {
+    /// The embedded table: validated when virtprobe was built and compiled in as statics, so
+    /// this copies two references and allocates nothing.
+    pub fn embedded() -> Table {
+        embedded::TABLE.clone()
+    }
+
+    /// What the probe must look at for these rules.
+    pub fn needs(&self) -> Needs {
+        let mut n = Needs::default();
+        fn walk(c: &Cond, n: &mut Needs) {
+            match c {
+                Cond::All(v) | Cond::Any(v) => v.iter().for_each(|c| walk(c, n)),
+                Cond::Not(c) => c.iter().for_each(|c| walk(c, n)),
+                Cond::Const(_) => {}
+                Cond::Leaf { fact, key, op } => {
+                    let values: &[Text] = match (key, op) {
+                        (Some(k), _) => std::slice::from_ref(k),
+                        (None, Op::Has(v) | Op::Lacks(v)) => std::slice::from_ref(v),
+                        (None, Op::HasAny(v)) => v,
+                        _ => &[],
+                    };
+                    let values = values.iter().map(|v| v.to_string());
+                    match &**fact {
+                        "kernel.config" => n.config_keys.extend(values),
+                        "module.param" => n.params.extend(values),
+                        "path" => n.paths.extend(values),
+                        "tool" => n.tools.extend(values),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for t in self.technologies.iter() {
+            for r in t.requires.iter() {
+                walk(&r.test, &mut n);
+                if let Some(w) = &r.when {
+                    walk(w, &mut n);
+                }
+            }
+            for c in [&t.detect_host, &t.detect_guest].into_iter().flatten() {
+                walk(c, &mut n);
+            }
+        }
+        // The probe reads these itself: module support and the cgroup v2 device controller.
+        n.config_keys
+            .extend(["MODULES".to_string(), "CGROUP_BPF".to_string()]);
+        n
+    }
+}
+
+/// The outcome of a condition or requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Holds.
+    Pass,
+    /// Does not hold.
+    Fail,
+    /// Could not be decided: a fact it needs is unknown.
+    Unknown,
+}
+
+fn write_op(out: &mut String, op: &Op) {
+    use std::fmt::Write as _;
+    let list = |out: &mut String, v: &[Text]| {
+        for (i, x) in v.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(x);
+        }
+    };
+    let _ = match op {
+        Op::In(v) => {
+            out.push_str("in [");
+            list(out, v);
+            write!(out, "]")
+        }
+        Op::NotIn(v) => {
+            out.push_str("not in [");
+            list(out, v);
+            write!(out, "]")
+        }
+        Op::Has(v) => write!(out, "has {v:?}"),
+        Op::HasAny(v) if v.len() > 4 => {
+            out.push_str("has any of [");
+            list(out, &v[..3]);
+            write!(out, " and {} more]", v.len() - 3)
+        }
+        Op::HasAny(v) => {
+            out.push_str("has any of [");
+            list(out, v);
+            write!(out, "]")
+        }
+        Op::Lacks(v) => write!(out, "lacks {v:?}"),
+        Op::Contains(v) => write!(out, "contains {v:?}"),
+        Op::Ge(b) => write!(out, ">= {b}"),
+        Op::Lt(b) => write!(out, "< {b}"),
+        Op::Is(b) => write!(out, "is {b}"),
+    };
+}
+
+/// Evaluate a condition, collecting the evidence read.
+pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
+    match c {
+        // Every member is evaluated (no short cut), so the evidence lists every reason.
+        Cond::All(list) => {
+            let (mut fail, mut unknown) = (false, false);
+            for c in list.iter() {
+                match eval(c, facts, evidence) {
+                    Outcome::Fail => fail = true,
+                    Outcome::Unknown => unknown = true,
+                    Outcome::Pass => {}
+                }
+            }
+            if fail {
+                Outcome::Fail
+            } else if unknown {
+                Outcome::Unknown
+            } else {
+                Outcome::Pass
+            }
+        }
+        Cond::Any(list) => {
+            let (mut pass, mut unknown) = (false, false);
+            for c in list.iter() {
+                match eval(c, facts, evidence) {
+                    Outcome::Pass => pass = true,
+                    Outcome::Unknown => unknown = true,
+                    Outcome::Fail => {}
+                }
+            }
+            if pass {
+                Outcome::Pass
+            } else if unknown {
+                Outcome::Unknown
+            } else {
+                Outcome::Fail
+            }
+        }
+        Cond::Const(b) => {
+            evidence.push(format!(
+                "the technology table: {}",
+                if *b {
+                    "always holds"
+                } else {
+                    "never holds on a Linux host"
+                }
+            ));
+            pass(*b)
+        }
+        Cond::Not(inner) => match inner
+            .first()
+            .map_or(Outcome::Unknown, |c| eval(c, facts, evidence))
+        {
+            Outcome::Pass => Outcome::Fail,
+            Outcome::Fail => Outcome::Pass,
+            Outcome::Unknown => Outcome::Unknown,
+        },
+        Cond::Leaf { fact, key, op } => {
+            let label = match key {
+                Some(k) => format!("{fact}[{k}]"),
+                None => fact.to_string(),
+            };
+            let Some(f) = facts.get(fact) else {
+                evidence.push(format!("{label}: unknown (not probed)"));
+                return Outcome::Unknown;
+            };
+            let value = match &f.value {
+                Ok(v) => v,
+                Err(why) => {
+                    evidence.push(format!("{label}: unknown ({why})"));
+                    return Outcome::Unknown;
+                }
+            };
+            let (outcome, seen) = test(value, key.as_deref(), op);
+            // One string, written in place: a report holds a few hundred of these.
+            use std::fmt::Write as _;
+            let mut line = label;
+            line.reserve(64 + seen.len() + f.source.len());
+            line.push(' ');
+            write_op(&mut line, op);
+            let _ = write!(
+                line,
+                ": {} (observed {seen})",
+                match outcome {
+                    Outcome::Pass => "yes",
+                    Outcome::Fail => "no",
+                    Outcome::Unknown => "unknown",
+                }
+            );
+            if !f.source.is_empty() {
+                let _ = write!(line, " [{}]", f.source);
+            }
+            evidence.push(line);
+            outcome
+        }
+    }
+}
+
+fn pass(b: bool) -> Outcome {
+    if b { Outcome::Pass } else { Outcome::Fail }
+}
+
+fn test(value: &Value, key: Option<&str>, op: &Op) -> (Outcome, String) {
+    let listed = |list: &[Text], s: &str| list.iter().any(|x| x == s);
+    // Map facts with a key: look the key up, absent means "not set".
+    if let (Some(k), Value::Map(m)) = (key, value) {
+        let v = m.get(k).map(String::as_str);
+        let seen = v
+            .map(|s| format!("{s:?}"))
+            .unwrap_or_else(|| "not set".into());
+        let out = match op {
+            Op::In(list) => pass(v.is_some_and(|s| listed(list, s))),
+            Op::NotIn(list) => pass(!v.is_some_and(|s| listed(list, s))),
+            Op::Contains(sub) => pass(v.is_some_and(|s| s.contains(&**sub))),
+            _ => Outcome::Unknown,
+        };
+        return (out, seen);
+    }
+    match (value, op) {
+        (Value::Str(s), Op::In(list)) => (pass(listed(list, s)), format!("{s:?}")),
+        (Value::Str(s), Op::NotIn(list)) => (pass(!listed(list, s)), format!("{s:?}")),
+        (Value::Str(s), Op::Contains(sub)) => (pass(s.contains(&**sub)), format!("{s:?}")),
+        (Value::Int(i), Op::In(list)) => (
+            pass(list.iter().any(|x| x.parse::<i64>().ok() == Some(*i))),
+            i.to_string(),
+        ),
+        (Value::Int(i), Op::NotIn(list)) => (
+            pass(!list.iter().any(|x| x.parse::<i64>().ok() == Some(*i))),
+            i.to_string(),
+        ),
+        (Value::Int(i), Op::Ge(Bound::Int(b))) => (pass(i >= b), i.to_string()),
+        (Value::Int(i), Op::Lt(Bound::Int(b))) => (pass(i < b), i.to_string()),
+        (Value::Version(v), Op::Ge(Bound::Version(b))) => (pass(v >= b), v.to_string()),
+        (Value::Version(v), Op::Lt(Bound::Version(b))) => (pass(v < b), v.to_string()),
+        (Value::Bool(b), Op::Is(want)) => (pass(b == want), b.to_string()),
+        (Value::Set(s), Op::Has(x)) => {
+            let present = s.contains(&**x);
+            (
+                pass(present),
+                format!("{x:?} {}", if present { "present" } else { "absent" }),
+            )
+        }
+        (Value::Set(s), Op::HasAny(list)) => match list.iter().find(|x| s.contains(&***x)) {
+            Some(x) => (Outcome::Pass, format!("{x:?} present")),
+            None => (Outcome::Fail, "none present".to_string()),
+        },
+        (Value::Map(m), Op::HasAny(list)) => {
+            match list.iter().find_map(|x| m.get_key_value(&**x)) {
+                Some((k, v)) => (Outcome::Pass, format!("{k:?} = {v:?}")),
+                None => (Outcome::Fail, "none set".to_string()),
+            }
+        }
+        (Value::Set(s), Op::Lacks(x)) => {
+            let present = s.contains(&**x);
+            (
+                pass(!present),
+                format!("{x:?} {}", if present { "present" } else { "absent" }),
+            )
+        }
+        (Value::Map(m), Op::Has(x)) => match m.get(&**x) {
+            Some(v) => (Outcome::Pass, format!("{x:?} = {v:?}")),
+            None => (Outcome::Fail, format!("{x:?} not set")),
+        },
+        (Value::Map(m), Op::Lacks(x)) => {
+            let set = m.contains_key(&**x);
+            (
+                pass(!set),
+                format!("{x:?} {}", if set { "set" } else { "not set" }),
+            )
+        }
+        (v, _) => (
+            Outcome::Unknown,
+            format!("a {} value the operator does not apply to", v.kind()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINI: &str = r#"schema_version = 1
+[[technology]]
+id = "t"
+name = "T"
+category = "emulator"
+status = "maintained"
+performance_rank = 3
+ready = "ok"
+[technology.table]
+full_virt = "yes"
+paravirt = ""
+containers = ""
+license = "GPL"
+architectures = "all"
+performance = "slow"
+smp_guests = ""
+hotplug = ""
+standalone_host = ""
+notes = ""
+[[technology.requires]]
+id = "arch"
+class = "unsupported"
+why = "x86 only"
+test = { fact = "arch", in = ["x86_64"] }
+"#;
+
+    #[test]
+    fn parses_and_evaluates() {
+        let t = Table::parse(MINI, "mini.toml").unwrap();
+        let mut f = Facts::default();
+        f.set("arch", Value::Str("x86_64".into()), "uname");
+        let mut ev = Vec::new();
+        assert_eq!(
+            eval(&t.technologies[0].requires[0].test, &f, &mut ev),
+            Outcome::Pass
+        );
+        assert!(ev[0].contains("x86_64"), "{ev:?}");
+        let mut f2 = Facts::default();
+        f2.unknown("arch", "no cpuinfo", "/proc/cpuinfo");
+        assert_eq!(
+            eval(&t.technologies[0].requires[0].test, &f2, &mut Vec::new()),
+            Outcome::Unknown
+        );
+    }
+
+    #[test]
+    fn has_any_on_sets_and_its_errors() {
+        let src = MINI.replace(
+            r#"test = { fact = "arch", in = ["x86_64"] }"#,
+            r#"test = { fact = "tool", has_any = ["qemu-system-x86_64", "qemu-system-aarch64"] }"#,
+        );
+        let t = Table::parse(&src, "x.toml").unwrap();
+        let needs = t.needs();
+        assert!(needs.tools.contains("qemu-system-aarch64") && needs.tools.len() == 2);
+        let test = &t.technologies[0].requires[0].test;
+        let mut f = Facts::default();
+        f.set(
+            "tool",
+            Value::Map(
+                [(
+                    "qemu-system-aarch64".into(),
+                    "/usr/bin/qemu-system-aarch64".into(),
+                )]
+                .into(),
+            ),
+            "PATH",
+        );
+        let mut ev = Vec::new();
+        assert_eq!(eval(test, &f, &mut ev), Outcome::Pass);
+        assert!(
+            ev[0].contains("\"qemu-system-aarch64\" = \"/usr/bin/qemu-system-aarch64\""),
+            "{ev:?}"
+        );
+        f.set("tool", Value::Map(Default::default()), "PATH");
+        assert_eq!(eval(test, &f, &mut Vec::new()), Outcome::Fail);
+        for (bad, why) in [
+            (r#"{ fact = "tool", has_any = [] }"#, "at least one"),
+            (r#"{ fact = "arch", has_any = ["x"] }"#, "does not apply"),
+        ] {
+            let src = MINI.replace(r#"{ fact = "arch", in = ["x86_64"] }"#, bad);
+            let e = Table::parse(&src, "x.toml").unwrap_err();
+            assert!(e.message.contains(why), "{e}");
+            assert_eq!(e.line, 24);
+        }
+    }
+
+    #[test]
+    fn errors_carry_position() {
+        let bad = MINI.replace("fact = \"arch\"", "fact = \"arch.nope\"");
+        let e = Table::parse(&bad, "x.toml").unwrap_err();
+        assert_eq!((e.line, e.file.as_str()), (24, "x.toml"));
+        assert!(e.message.contains("unknown fact"), "{e}");
+        let typo = MINI.replace("why = \"x86 only\"", "why = \"x86 only\"\nwhy_not = 1");
+        let e = Table::parse(&typo, "x.toml").unwrap_err();
+        assert!(e.message.contains("unknown field"), "{e}");
+        assert_eq!(e.line, 24);
+        let wrong_type = MINI.replace("performance_rank = 3", "performance_rank = \"fast\"");
+        assert!(
+            Table::parse(&wrong_type, "x.toml")
+                .unwrap_err()
+                .to_string()
+                .starts_with("x.toml:7:")
+        );
+        let dup = format!(
+            "{MINI}{}",
+            &MINI[MINI.find("[[technology]]").unwrap()
+                ..MINI.find("[[technology.requires]]").unwrap()]
+        );
+        assert!(
+            Table::parse(&dup, "x.toml")
+                .unwrap_err()
+                .message
+                .contains("duplicate technology id")
+        );
+        let op = MINI.replace("in = [\"x86_64\"]", "ge = \"3\"");
+        assert!(
+            Table::parse(&op, "x.toml")
+                .unwrap_err()
+                .message
+                .contains("does not apply")
+        );
+    }
+}
