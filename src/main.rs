@@ -10,19 +10,44 @@
 #![cfg_attr(not(test), no_main)]
 
 mod app;
+mod arena;
 mod cli;
+
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOCATOR: arena::OneShot = arena::OneShot;
 
 use clap::Parser;
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
+    if unsafe { names_serve(argc, argv) } {
+        arena::use_system();
+    }
     keep_standard_fds_open();
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let code = run();
     let _ = std::io::Write::flush(&mut std::io::stdout());
     code.into()
+}
+
+/// Whether an argument is `serve`, looked at before anything is allocated: the service frees what
+/// it allocates and keeps the system allocator. (A folder named `serve` given to `--root` also
+/// selects it, which costs only speed.)
+///
+/// # Safety
+/// `argv` holds `argc` valid NUL-terminated strings.
+#[cfg_attr(test, allow(dead_code))]
+unsafe fn names_serve(argc: libc::c_int, argv: *const *const libc::c_char) -> bool {
+    (1..argc.max(0) as usize).any(|i| {
+        // SAFETY: i < argc, as the caller guarantees.
+        let arg = unsafe { *argv.add(i) };
+        // SAFETY: each argument is a NUL-terminated string.
+        !arg.is_null() && unsafe { std::ffi::CStr::from_ptr(arg) }.to_bytes() == b"serve"
+    })
 }
 
 /// Opens /dev/null on any of descriptors 0, 1 and 2 that is closed, as Rust's runtime does.
