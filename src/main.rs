@@ -72,7 +72,8 @@ fn keep_standard_fds_open() {
 
 #[cfg_attr(test, allow(dead_code))]
 fn run() -> u8 {
-    let cli = match cli::Cli::try_parse() {
+    let parsed = cli::Cli::parse_common(std::env::args_os()).map(Ok);
+    let cli = match parsed.unwrap_or_else(cli::Cli::try_parse) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
