@@ -7,7 +7,6 @@
 //! folders. The live-only answers (CPUID leaves, `uname`, the KVM probe, the user, PATH) go to
 //! `virtprobe-live.json` at the top of the tree. Nothing outside DIR is written.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
@@ -31,7 +30,7 @@ fn target(dir: &Path, host_path: &str) -> Option<PathBuf> {
     Some(dir.join(rel))
 }
 
-fn matches_tool(name: &str, wanted: &BTreeSet<String>) -> bool {
+fn matches_tool(name: &str, wanted: &crate::probe::Names) -> bool {
     wanted.iter().any(|w| match w.strip_suffix('*') {
         Some(p) => name.starts_with(p),
         None => name == w,

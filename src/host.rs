@@ -251,7 +251,7 @@ impl HostFs {
         let names: Vec<String> = rd
             .take(100_000)
             .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .map(|e| name_string(e.file_name()))
             .collect();
         if let Some(t) = &self.touched {
             t.borrow_mut()
@@ -395,6 +395,13 @@ impl DirNames {
             ) == 0
         }
     }
+}
+
+/// A file name as text: the name itself when it is UTF-8 (no copy), else with U+FFFD for the bytes
+/// that are not.
+fn name_string(name: std::ffi::OsString) -> String {
+    name.into_string()
+        .unwrap_or_else(|n| n.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]

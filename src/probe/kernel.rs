@@ -45,7 +45,7 @@ pub fn parse_config(text: &str) -> BTreeMap<String, String> {
 /// Kernel config text scanned as it arrives, in chunks of any size: the inflated text of a
 /// config (about 250 KiB) is never held in memory.
 pub struct ConfigScan<'w> {
-    wanted: Option<&'w BTreeSet<String>>,
+    wanted: Option<&'w super::Names>,
     /// A quick filter before the set: the first bytes and the lengths of the wanted names.
     first: [bool; 256],
     lengths: u128,
@@ -60,7 +60,7 @@ const MAX_LINE: usize = 64 * 1024;
 
 impl<'w> ConfigScan<'w> {
     /// Keep the options in `wanted`, or all of them.
-    pub fn new(wanted: Option<&'w BTreeSet<String>>) -> Self {
+    pub fn new(wanted: Option<&'w super::Names>) -> Self {
         let mut first = [wanted.is_none(); 256];
         let mut lengths = if wanted.is_none() { u128::MAX } else { 0 };
         for w in wanted.into_iter().flatten() {
@@ -152,7 +152,7 @@ pub(crate) type ConfigKey = (
     (u64, u64, u64),
     Option<std::time::SystemTime>,
     String,
-    BTreeSet<String>,
+    super::Names,
 );
 pub(crate) type ConfigCache = Option<(ConfigKey, String, BTreeMap<String, String>)>;
 pub(crate) static CONFIG_CACHE: std::sync::Mutex<ConfigCache> = std::sync::Mutex::new(None);
@@ -260,8 +260,8 @@ pub fn probe(
     fs: &HostFs,
     facts: &mut Facts,
     live_release: Option<String>,
-    params: &BTreeSet<String>,
-    config_keys: &BTreeSet<String>,
+    params: &super::Names,
+    config_keys: &super::Names,
 ) {
     let (release, release_src) = match live_release {
         Some(r) => (Some(r), "uname".to_string()),
@@ -375,7 +375,7 @@ pub fn probe(
             && present(m)
             && let Ok(v) = fs.read_trimmed(&format!("/sys/module/{m}/parameters/{p}"))
         {
-            values.insert(key.clone(), v);
+            values.insert(key.to_string(), v);
         }
     }
     facts.set(
@@ -390,7 +390,7 @@ pub fn probe(
     }
 }
 
-fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &BTreeSet<String>) {
+fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &super::Names) {
     let mut tried = Vec::new();
     for pattern in CONFIG_PATHS {
         let path = match (pattern.contains("{R}"), release) {
@@ -546,9 +546,8 @@ mod tests {
             text.push_str(&format!("CONFIG_OPT_{i}=y\n# CONFIG_OFF_{i} is not set\n"));
         }
         text.push_str("CONFIG_KVM=m\nCONFIG_LAST=\"quoted\"");
-        let wanted: BTreeSet<String> = ["KVM", "LAST", "OPT_4999", "ABSENT"]
-            .map(String::from)
-            .into();
+        let wanted: crate::probe::Names =
+            ["KVM", "LAST", "OPT_4999", "ABSENT"].map(Into::into).into();
         let mut scan = ConfigScan::new(Some(&wanted));
         gunzip_chunks(&gzip(text.as_bytes(), None), MAX_CONFIG, |c| scan.feed(c)).unwrap();
         let (got, lines) = scan.finish();

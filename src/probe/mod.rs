@@ -27,17 +27,20 @@ use cpuid::CpuidFacts;
 use live::{KvmOutcome, Live};
 use virt::Virtualization;
 
+/// Names the table asks about: borrowed from the embedded table, owned for a data file's.
+pub type Names = BTreeSet<crate::rules::Text>;
+
 /// What the technology table asks the probe to look at, beyond the fixed facts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Needs {
     /// Module parameters, `module.param`.
-    pub params: BTreeSet<String>,
+    pub params: Names,
     /// Paths whose existence matters.
-    pub paths: BTreeSet<String>,
+    pub paths: Names,
     /// Tools (exact names, or prefixes ending in `*`).
-    pub tools: BTreeSet<String>,
+    pub tools: Names,
     /// Kernel config options the rules read (without `CONFIG_`); only these are kept.
-    pub config_keys: BTreeSet<String>,
+    pub config_keys: Names,
 }
 
 /// Everything one probe found.
@@ -234,7 +237,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         .paths
         .iter()
         .filter(|p| fs.exists(p))
-        .cloned()
+        .map(|p| p.to_string())
         .collect();
     facts.set("path", Value::Set(existing), "stat");
 
@@ -602,11 +605,7 @@ type KvmKey = (
 );
 static KVM_CACHE: std::sync::Mutex<Option<(KvmKey, std::time::Instant, KvmOutcome)>> =
     std::sync::Mutex::new(None);
-pub(crate) type ToolsKey = (
-    Vec<(String, u64, u64, i64, i64)>,
-    BTreeSet<String>,
-    std::path::PathBuf,
-);
+pub(crate) type ToolsKey = (Vec<(String, u64, u64, i64, i64)>, Names, std::path::PathBuf);
 /// Tools found: name (or `prefix*`) → the path it was found at.
 pub(crate) type Tools = BTreeMap<String, String>;
 pub(crate) type ToolsCache = Option<(ToolsKey, Tools)>;
@@ -668,16 +667,11 @@ const TOOL_SOURCE: &str = "PATH and the usual bin/sbin folders";
 /// asked for each wanted name.
 const LIST_MAX: u64 = 4096;
 
-fn find_tools(fs: &HostFs, path_dirs: &[String], wanted: &BTreeSet<String>) -> Tools {
+fn find_tools(fs: &HostFs, path_dirs: &[String], wanted: &Names) -> Tools {
     find_tools_with(fs, path_dirs, wanted, LIST_MAX)
 }
 
-fn find_tools_with(
-    fs: &HostFs,
-    path_dirs: &[String],
-    wanted: &BTreeSet<String>,
-    list_max: u64,
-) -> Tools {
+fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: u64) -> Tools {
     use std::os::unix::fs::MetadataExt;
     // Each tool found, with the path it was found at (the first folder in search order).
     let mut found: BTreeMap<String, String> = BTreeMap::new();
@@ -722,7 +716,7 @@ fn find_tools_with(
     let exact: Vec<&str> = wanted
         .iter()
         .filter(|w| !w.ends_with('*'))
-        .map(String::as_str)
+        .map(|w| &**w)
         .collect();
     fn note(found: &mut BTreeMap<String, String>, k: String, d: &str, n: &str) {
         found.entry(k).or_insert_with(|| format!("{d}/{n}"));
@@ -911,7 +905,7 @@ mod tests {
         std::fs::write(local.join("firecracker"), "").unwrap();
         std::os::unix::fs::symlink("/nowhere/podman", bin.join("podman")).unwrap();
         let fs = HostFs::with_root(root.path()).unwrap();
-        let wanted: BTreeSet<String> = [
+        let wanted: Names = [
             "qemu-system-x86_64",
             "qemu-system-aarch64",
             "firecracker",
@@ -920,7 +914,7 @@ mod tests {
             "a/b",
             "..",
         ]
-        .map(String::from)
+        .map(Into::into)
         .into();
         let mut answers = Vec::new();
         for list_max in [0, u64::MAX] {

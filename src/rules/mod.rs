@@ -48,7 +48,7 @@ impl Table {
                         (None, Op::HasAny(v)) => v,
                         _ => &[],
                     };
-                    let values = values.iter().map(|v| v.to_string());
+                    let values = values.iter().cloned();
                     match &**fact {
                         "kernel.config" => n.config_keys.extend(values),
                         "module.param" => n.params.extend(values),
@@ -72,7 +72,7 @@ impl Table {
         }
         // The probe reads these itself: module support and the cgroup v2 device controller.
         n.config_keys
-            .extend(["MODULES".to_string(), "CGROUP_BPF".to_string()]);
+            .extend([Text::from("MODULES"), Text::from("CGROUP_BPF")]);
         n
     }
 }
