@@ -9,7 +9,7 @@ use crate::facts::ProbeError;
 use crate::probe::Probed;
 use crate::probe::live::KvmOutcome;
 use crate::probe::virt::Virtualization;
-use crate::rules::{Class, Outcome, Table, TableColumns, Technology, Text, eval};
+use crate::rules::{Class, Outcome, Table, TableColumns, Technology, Text, eval, holds};
 
 /// Version of the JSON contract.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -226,7 +226,7 @@ pub fn judge(t: &Technology, probed: &Probed, earlier: &[TechReport]) -> TechRep
     }
     for r in t.requires.iter() {
         if let Some(w) = &r.when
-            && eval(w, facts, &mut Vec::new()) != Outcome::Pass
+            && holds(w, facts) != Outcome::Pass
         {
             continue;
         }
@@ -292,8 +292,7 @@ pub fn judge(t: &Technology, probed: &Probed, earlier: &[TechReport]) -> TechRep
         }
     }
     let role = |c: &Option<crate::rules::Cond>| {
-        c.as_ref()
-            .is_some_and(|c| eval(c, facts, &mut Vec::new()) == Outcome::Pass)
+        c.as_ref().is_some_and(|c| holds(c, facts) == Outcome::Pass)
     };
     let detected = if role(&t.detect_host) {
         Some(Role::Host)

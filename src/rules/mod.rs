@@ -131,12 +131,23 @@ fn write_op(out: &mut String, op: &Op) {
 
 /// Evaluate a condition, collecting the evidence read.
 pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
+    eval_into(c, facts, &mut Some(evidence))
+}
+
+/// Evaluate a condition without writing its evidence (a requirement's `when`, a role's
+/// detection): the same outcome as [`eval`], without formatting a line nobody reads.
+pub fn holds(c: &Cond, facts: &Facts) -> Outcome {
+    eval_into(c, facts, &mut None)
+}
+
+fn eval_into(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<String>>) -> Outcome {
+    use std::fmt::Write as _;
     match c {
         // Every member is evaluated (no short cut), so the evidence lists every reason.
         Cond::All(list) => {
             let (mut fail, mut unknown) = (false, false);
             for c in list.iter() {
-                match eval(c, facts, evidence) {
+                match eval_into(c, facts, evidence) {
                     Outcome::Fail => fail = true,
                     Outcome::Unknown => unknown = true,
                     Outcome::Pass => {}
@@ -153,7 +164,7 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
         Cond::Any(list) => {
             let (mut pass, mut unknown) = (false, false);
             for c in list.iter() {
-                match eval(c, facts, evidence) {
+                match eval_into(c, facts, evidence) {
                     Outcome::Pass => pass = true,
                     Outcome::Unknown => unknown = true,
                     Outcome::Fail => {}
@@ -168,44 +179,53 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
             }
         }
         Cond::Const(b) => {
-            evidence.push(format!(
-                "the technology table: {}",
-                if *b {
-                    "always holds"
-                } else {
-                    "never holds on a Linux host"
-                }
-            ));
+            if let Some(ev) = evidence {
+                ev.push(format!(
+                    "the technology table: {}",
+                    if *b {
+                        "always holds"
+                    } else {
+                        "never holds on a Linux host"
+                    }
+                ));
+            }
             pass(*b)
         }
         Cond::Not(inner) => match inner
             .first()
-            .map_or(Outcome::Unknown, |c| eval(c, facts, evidence))
+            .map_or(Outcome::Unknown, |c| eval_into(c, facts, evidence))
         {
             Outcome::Pass => Outcome::Fail,
             Outcome::Fail => Outcome::Pass,
             Outcome::Unknown => Outcome::Unknown,
         },
         Cond::Leaf { fact, key, op } => {
-            let label = match key {
+            let label = || match key {
                 Some(k) => format!("{fact}[{k}]"),
                 None => fact.to_string(),
             };
             let Some(f) = facts.get(fact) else {
-                evidence.push(format!("{label}: unknown (not probed)"));
+                if let Some(ev) = evidence {
+                    ev.push(format!("{}: unknown (not probed)", label()));
+                }
                 return Outcome::Unknown;
             };
             let value = match &f.value {
                 Ok(v) => v,
                 Err(why) => {
-                    evidence.push(format!("{label}: unknown ({why})"));
+                    if let Some(ev) = evidence {
+                        ev.push(format!("{}: unknown ({why})", label()));
+                    }
                     return Outcome::Unknown;
                 }
             };
-            let (outcome, seen) = test(value, key.as_deref(), op);
+            let Some(ev) = evidence else {
+                return test(value, key.as_deref(), op, None);
+            };
+            let mut seen = String::new();
+            let outcome = test(value, key.as_deref(), op, Some(&mut seen));
             // One string, written in place: a report holds a few hundred of these.
-            use std::fmt::Write as _;
-            let mut line = label;
+            let mut line = label();
             line.reserve(64 + seen.len() + f.source.len());
             line.push(' ');
             write_op(&mut line, op);
@@ -221,7 +241,7 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
             if !f.source.is_empty() {
                 let _ = write!(line, " [{}]", f.source);
             }
-            evidence.push(line);
+            ev.push(line);
             outcome
         }
     }
@@ -231,78 +251,121 @@ fn pass(b: bool) -> Outcome {
     if b { Outcome::Pass } else { Outcome::Fail }
 }
 
-fn test(value: &Value, key: Option<&str>, op: &Op) -> (Outcome, String) {
+/// Test one fact value; what was observed is written to `seen` when it is given.
+fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>) -> Outcome {
+    use std::fmt::Write as _;
+    // `format_args!` formats nothing until written, so the quiet path costs no formatting.
+    let mut note = |args: std::fmt::Arguments| {
+        if let Some(s) = seen.as_deref_mut() {
+            let _ = s.write_fmt(args);
+        }
+    };
     let listed = |list: &[Text], s: &str| list.iter().any(|x| x == s);
+    let present = |yes: bool| if yes { "present" } else { "absent" };
     // Map facts with a key: look the key up, absent means "not set".
     if let (Some(k), Value::Map(m)) = (key, value) {
         let v = m.get(k).map(String::as_str);
-        let seen = v
-            .map(|s| format!("{s:?}"))
-            .unwrap_or_else(|| "not set".into());
-        let out = match op {
+        match v {
+            Some(s) => note(format_args!("{s:?}")),
+            None => note(format_args!("not set")),
+        }
+        return match op {
             Op::In(list) => pass(v.is_some_and(|s| listed(list, s))),
             Op::NotIn(list) => pass(!v.is_some_and(|s| listed(list, s))),
             Op::Contains(sub) => pass(v.is_some_and(|s| s.contains(&**sub))),
             _ => Outcome::Unknown,
         };
-        return (out, seen);
     }
     match (value, op) {
-        (Value::Str(s), Op::In(list)) => (pass(listed(list, s)), format!("{s:?}")),
-        (Value::Str(s), Op::NotIn(list)) => (pass(!listed(list, s)), format!("{s:?}")),
-        (Value::Str(s), Op::Contains(sub)) => (pass(s.contains(&**sub)), format!("{s:?}")),
-        (Value::Int(i), Op::In(list)) => (
-            pass(list.iter().any(|x| x.parse::<i64>().ok() == Some(*i))),
-            i.to_string(),
-        ),
-        (Value::Int(i), Op::NotIn(list)) => (
-            pass(!list.iter().any(|x| x.parse::<i64>().ok() == Some(*i))),
-            i.to_string(),
-        ),
-        (Value::Int(i), Op::Ge(Bound::Int(b))) => (pass(i >= b), i.to_string()),
-        (Value::Int(i), Op::Lt(Bound::Int(b))) => (pass(i < b), i.to_string()),
-        (Value::Version(v), Op::Ge(Bound::Version(b))) => (pass(v >= b), v.to_string()),
-        (Value::Version(v), Op::Lt(Bound::Version(b))) => (pass(v < b), v.to_string()),
-        (Value::Bool(b), Op::Is(want)) => (pass(b == want), b.to_string()),
-        (Value::Set(s), Op::Has(x)) => {
-            let present = s.contains(&**x);
-            (
-                pass(present),
-                format!("{x:?} {}", if present { "present" } else { "absent" }),
-            )
+        (Value::Str(s), Op::In(list)) => {
+            note(format_args!("{s:?}"));
+            pass(listed(list, s))
+        }
+        (Value::Str(s), Op::NotIn(list)) => {
+            note(format_args!("{s:?}"));
+            pass(!listed(list, s))
+        }
+        (Value::Str(s), Op::Contains(sub)) => {
+            note(format_args!("{s:?}"));
+            pass(s.contains(&**sub))
+        }
+        (Value::Int(i), Op::In(list) | Op::NotIn(list)) => {
+            note(format_args!("{i}"));
+            let found = list.iter().any(|x| x.parse::<i64>().ok() == Some(*i));
+            pass(found == matches!(op, Op::In(_)))
+        }
+        (Value::Int(i), Op::Ge(Bound::Int(b))) => {
+            note(format_args!("{i}"));
+            pass(i >= b)
+        }
+        (Value::Int(i), Op::Lt(Bound::Int(b))) => {
+            note(format_args!("{i}"));
+            pass(i < b)
+        }
+        (Value::Version(v), Op::Ge(Bound::Version(b))) => {
+            note(format_args!("{v}"));
+            pass(v >= b)
+        }
+        (Value::Version(v), Op::Lt(Bound::Version(b))) => {
+            note(format_args!("{v}"));
+            pass(v < b)
+        }
+        (Value::Bool(b), Op::Is(want)) => {
+            note(format_args!("{b}"));
+            pass(b == want)
+        }
+        (Value::Set(s), Op::Has(x) | Op::Lacks(x)) => {
+            let yes = s.contains(&**x);
+            note(format_args!("{x:?} {}", present(yes)));
+            pass(yes == matches!(op, Op::Has(_)))
         }
         (Value::Set(s), Op::HasAny(list)) => match list.iter().find(|x| s.contains(&***x)) {
-            Some(x) => (Outcome::Pass, format!("{x:?} present")),
-            None => (Outcome::Fail, "none present".to_string()),
+            Some(x) => {
+                note(format_args!("{x:?} present"));
+                Outcome::Pass
+            }
+            None => {
+                note(format_args!("none present"));
+                Outcome::Fail
+            }
         },
         (Value::Map(m), Op::HasAny(list)) => {
             match list.iter().find_map(|x| m.get_key_value(&**x)) {
-                Some((k, v)) => (Outcome::Pass, format!("{k:?} = {v:?}")),
-                None => (Outcome::Fail, "none set".to_string()),
+                Some((k, v)) => {
+                    note(format_args!("{k:?} = {v:?}"));
+                    Outcome::Pass
+                }
+                None => {
+                    note(format_args!("none set"));
+                    Outcome::Fail
+                }
             }
         }
-        (Value::Set(s), Op::Lacks(x)) => {
-            let present = s.contains(&**x);
-            (
-                pass(!present),
-                format!("{x:?} {}", if present { "present" } else { "absent" }),
-            )
-        }
         (Value::Map(m), Op::Has(x)) => match m.get(&**x) {
-            Some(v) => (Outcome::Pass, format!("{x:?} = {v:?}")),
-            None => (Outcome::Fail, format!("{x:?} not set")),
+            Some(v) => {
+                note(format_args!("{x:?} = {v:?}"));
+                Outcome::Pass
+            }
+            None => {
+                note(format_args!("{x:?} not set"));
+                Outcome::Fail
+            }
         },
         (Value::Map(m), Op::Lacks(x)) => {
             let set = m.contains_key(&**x);
-            (
-                pass(!set),
-                format!("{x:?} {}", if set { "set" } else { "not set" }),
-            )
+            note(format_args!(
+                "{x:?} {}",
+                if set { "set" } else { "not set" }
+            ));
+            pass(!set)
         }
-        (v, _) => (
-            Outcome::Unknown,
-            format!("a {} value the operator does not apply to", v.kind()),
-        ),
+        (v, _) => {
+            note(format_args!(
+                "a {} value the operator does not apply to",
+                v.kind()
+            ));
+            Outcome::Unknown
+        }
     }
 }
 

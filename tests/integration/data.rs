@@ -129,3 +129,36 @@ fn embedded_table_is_the_parsed_toml() {
         std::borrow::Cow::Borrowed(_)
     ));
 }
+
+/// `holds` (for `when` and role detection, which keep no evidence) decides every condition of the
+/// table as `eval` does, on every fixture host.
+#[test]
+fn quiet_evaluation_agrees_with_evaluation() {
+    use virtprobe::rules::{eval, holds};
+    let table = Table::embedded();
+    let mut checked = 0;
+    for name in crate::util::fixture_names() {
+        let fs = virtprobe::open_host(Some(&crate::util::fixture(&name))).unwrap();
+        let live = virtprobe::live_sources(&fs);
+        let probed = virtprobe::probe::probe(&fs, live.as_ref(), &table.needs());
+        for t in table.technologies.iter() {
+            let conds = t
+                .requires
+                .iter()
+                .flat_map(|r| std::iter::once(&r.test).chain(r.when.as_ref()))
+                .chain(t.detect_host.as_ref())
+                .chain(t.detect_guest.as_ref());
+            for c in conds {
+                let mut evidence = Vec::new();
+                assert_eq!(
+                    holds(c, &probed.facts),
+                    eval(c, &probed.facts, &mut evidence),
+                    "{name}: {}",
+                    t.id
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}
