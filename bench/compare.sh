@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Times the whole virtprobe command against the tools it replaces, in one hyperfine run, and
-# prints the ratios the performance targets are stated in; then the service's resident memory and
-# CPU per probe after many cycles, and the release binary's size.
-#   bench/compare.sh [RUNS]        (needs hyperfine; peers that are not installed are skipped)
+# Times the whole virtprobe command against the tools it replaces and prints the ratios the
+# performance targets are stated in; then the service's resident memory and CPU per probe after
+# many cycles, and the release binary's size.
+#   bench/compare.sh [RUNS] [BATCHES]   (needs hyperfine and python3; absent peers are skipped)
+#
+# One benchmark run is BATCHES hyperfine runs of every command, RUNS/BATCHES runs each, the
+# commands in turn: on a shared virtual machine whose speed drifts over seconds, timing each
+# command in one block would compare different machines. The medians are over every run of the
+# whole benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=${1:-300}
+runs=${1:-400}
+batches=${2:-10}
+per=$(( (runs + batches - 1) / batches ))
 cargo build --release --quiet
 bin=target/$(rustc -vV | sed -n 's/^host: //p')/release/virtprobe
 out=$(mktemp -d)
@@ -16,14 +23,22 @@ names=(virtprobe)
 for peer in lscpu systemd-detect-virt kvm-ok virt-host-validate virt-what; do
   if command -v "$peer" >/dev/null 2>&1; then cmds+=("$peer"); names+=("$peer"); fi
 done
-hyperfine -N --warmup 30 --runs "$runs" --ignore-failure --export-json "$out/h.json" "${cmds[@]}" >/dev/null 2>&1
+# The first batch warms the caches (and the per-boot cache of virtprobe); it is not counted.
+hyperfine -N --warmup 20 --runs 5 --ignore-failure "${cmds[@]}" >/dev/null 2>&1
+for b in $(seq "$batches"); do
+  hyperfine -N --warmup 3 --runs "$per" --ignore-failure --export-json "$out/h$b.json" \
+    "${cmds[@]}" >/dev/null 2>&1
+done
 
-python3 - "$out/h.json" "${names[@]}" <<'PY'
-import json, sys
-res = json.load(open(sys.argv[1]))["results"]
-names = sys.argv[2:]
-med = {n: r["median"] * 1000 for n, r in zip(names, res)}
-print("median wall time (ms), one hyperfine run:")
+python3 - "$out" "$batches" "${names[@]}" <<'PY'
+import json, statistics, sys
+out, batches, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+times = {n: [] for n in names}
+for b in range(1, batches + 1):
+    for n, r in zip(names, json.load(open(f"{out}/h{b}.json"))["results"]):
+        times[n].extend(r["times"])
+med = {n: statistics.median(t) * 1000 for n, t in times.items()}
+print(f"median wall time (ms), {len(times[names[0]])} runs each in {batches} alternating batches:")
 for n in names:
     print(f"  {n:20s} {med[n]:7.2f}")
 v = med["virtprobe"]
