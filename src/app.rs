@@ -21,11 +21,18 @@ fn color(choice: ColorChoice) -> bool {
 }
 
 fn emit(r: &dyn Render, report: &virtprobe::report::Report, ctx: &render::Context) -> Result<()> {
-    // One buffer, reused: a buffer the size of the whole report would cost more in first-touch
-    // page faults than the writes it saves.
-    let mut out = std::io::BufWriter::with_capacity(32 * 1024, std::io::stdout().lock());
-    r.render(report, ctx, &mut out)?;
-    out.flush()?;
+    let mut stdout = std::io::stdout().lock();
+    if r.buffers_itself() {
+        r.render(report, ctx, &mut stdout)?;
+    } else {
+        // One buffer, reused: a buffer the size of the whole report would cost more in
+        // first-touch page faults than the writes it saves.
+        let mut out = std::io::BufWriter::with_capacity(32 * 1024, stdout);
+        r.render(report, ctx, &mut out)?;
+        out.flush()?;
+        return Ok(());
+    }
+    stdout.flush()?;
     Ok(())
 }
 
