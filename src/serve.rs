@@ -164,6 +164,9 @@ fn summary(r: &Report) -> String {
     )
 }
 
+/// How often, between probes, `/dev/kvm` and the module set are looked at for a change.
+const CHANGE_CHECK: Duration = Duration::from_secs(1);
+
 /// Probes between two returns of freed heap memory to the system.
 const TRIM_EVERY: u64 = 64;
 
@@ -322,10 +325,12 @@ pub fn run(opts: Options) -> Result<(), Error> {
         if opts.cycles > 0 && probes >= opts.cycles {
             break;
         }
-        // Sleep in slices: watch the stop flag, ping the watchdog, check for changes.
-        let signature = change_signature(opts.root.as_deref());
+        // Sleep in slices: watch the stop flag, ping the watchdog, check for changes. (With an
+        // interval shorter than the check's period the next probe comes first: no signature.)
         let deadline = Instant::now() + opts.interval;
-        let mut next_check = Instant::now() + Duration::from_secs(1);
+        let mut next_check = Instant::now() + CHANGE_CHECK;
+        let signature =
+            (opts.interval > CHANGE_CHECK).then(|| change_signature(opts.root.as_deref()));
         let mut next_ping = Instant::now();
         loop {
             if term.load(Ordering::SeqCst) {
@@ -346,8 +351,10 @@ pub fn run(opts: Options) -> Result<(), Error> {
             if now >= deadline {
                 break;
             }
-            if now >= next_check {
-                next_check = now + Duration::from_secs(1);
+            if now >= next_check
+                && let Some(signature) = signature
+            {
+                next_check = now + CHANGE_CHECK;
                 if change_signature(opts.root.as_deref()) != signature {
                     tracing::info!("/dev/kvm or the module set changed: probing now");
                     break;

@@ -196,20 +196,9 @@ impl Live for Native {
     }
 
     fn user(&self) -> Option<UserInfo> {
-        // SAFETY: getgroups with a correctly sized buffer; geteuid/getegid cannot fail.
-        let uid = unsafe { libc::geteuid() };
-        let mut gids = vec![unsafe { libc::getegid() }];
-        let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
-        if n > 0 {
-            let mut buf = vec![0 as libc::gid_t; n as usize];
-            let got = unsafe { libc::getgroups(n, buf.as_mut_ptr()) };
-            if got > 0 {
-                gids.extend(buf.into_iter().take(got as usize));
-            }
-        }
-        gids.sort_unstable();
-        gids.dedup();
-        Some(UserInfo { uid, gids })
+        // The process's own credentials: asked once (virtprobe never changes them).
+        static USER: std::sync::OnceLock<UserInfo> = std::sync::OnceLock::new();
+        Some(USER.get_or_init(native_user).clone())
     }
 
     fn path_dirs(&self) -> Vec<String> {
@@ -237,4 +226,22 @@ pub fn load_live_file(fs: &HostFs) -> Result<Option<LiveData>, String> {
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// The invoking user: effective uid, effective gid and supplementary groups.
+fn native_user() -> UserInfo {
+    // SAFETY: getgroups with a correctly sized buffer; geteuid/getegid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let mut gids = vec![unsafe { libc::getegid() }];
+    let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    if n > 0 {
+        let mut buf = vec![0 as libc::gid_t; n as usize];
+        let got = unsafe { libc::getgroups(n, buf.as_mut_ptr()) };
+        if got > 0 {
+            gids.extend(buf.into_iter().take(got as usize));
+        }
+    }
+    gids.sort_unstable();
+    gids.dedup();
+    UserInfo { uid, gids }
 }

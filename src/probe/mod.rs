@@ -99,10 +99,11 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         && fs.is_live()
         && live.is_native()
         && !fs.is_recording();
-    let (kept_cpu, kept_virt) = match keep.then(|| STABLE.lock().ok()?.clone()).flatten() {
-        Some(s) => (Some(s.cpu), Some(s.virt)),
-        None => (None, None),
-    };
+    let (kept_cpu, kept_cpuid, kept_virt) =
+        match keep.then(|| STABLE.lock().ok()?.clone()).flatten() {
+            Some(s) => (Some(s.cpu), Some(s.cpuid), Some(s.virt)),
+            None => (None, None, None),
+        };
     let (mut fresh_cpu, mut fresh_virt) = (None, None);
 
     // CPU.
@@ -175,16 +176,20 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     );
 
     // CPUID.
-    let cpuid = if matches!(arch_s, "x86_64" | "i386" | "i486" | "i586" | "i686" | "")
-        || cpu
-            .arch
-            .as_deref()
-            .is_some_and(|a| a.starts_with('x') || a == "i686")
-    {
-        cpuid::read(live)
-    } else {
-        None
-    };
+    // (Each CPUID instruction is an exit to the hypervisor in a virtual machine: the service
+    // keeps the answers with the other stable sources.)
+    let cpuid = kept_cpuid.unwrap_or_else(|| {
+        if matches!(arch_s, "x86_64" | "i386" | "i486" | "i586" | "i686" | "")
+            || cpu
+                .arch
+                .as_deref()
+                .is_some_and(|a| a.starts_with('x') || a == "i686")
+        {
+            cpuid::read(live)
+        } else {
+            None
+        }
+    });
     match &cpuid {
         Some(c) => {
             facts.set("cpuid.vmx", Value::Bool(c.vmx), "cpuid leaf 1 ecx bit 5");
@@ -229,7 +234,11 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     if let (Some(cpu), Some(virt)) = (fresh_cpu, fresh_virt)
         && let Ok(mut st) = STABLE.lock()
     {
-        *st = Some(Stable { cpu, virt });
+        *st = Some(Stable {
+            cpu,
+            cpuid: cpuid.clone(),
+            virt,
+        });
     }
 
     // Paths the table asks about.
@@ -615,6 +624,7 @@ pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::
 #[derive(Debug, Clone)]
 struct Stable {
     cpu: (CpuInfo, Facts),
+    cpuid: Option<CpuidFacts>,
     virt: (Virtualization, Facts),
 }
 static KEEP_STABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -110,7 +110,7 @@ fn write_op(out: &mut String, op: &Op) {
             list(out, v);
             write!(out, "]")
         }
-        Op::Has(v) => write!(out, "has {v:?}"),
+        Op::Has(v) => write!(out, "has {}", Quoted(v)),
         Op::HasAny(v) if v.len() > 4 => {
             out.push_str("has any of [");
             list(out, &v[..3]);
@@ -121,8 +121,8 @@ fn write_op(out: &mut String, op: &Op) {
             list(out, v);
             write!(out, "]")
         }
-        Op::Lacks(v) => write!(out, "lacks {v:?}"),
-        Op::Contains(v) => write!(out, "contains {v:?}"),
+        Op::Lacks(v) => write!(out, "lacks {}", Quoted(v)),
+        Op::Contains(v) => write!(out, "contains {}", Quoted(v)),
         Op::Ge(b) => write!(out, ">= {b}"),
         Op::Lt(b) => write!(out, "< {b}"),
         Op::Is(b) => write!(out, "is {b}"),
@@ -247,6 +247,26 @@ fn eval_into(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<String>>) -
     }
 }
 
+/// A string as `{:?}` writes it, quoted and escaped, without the character-by-character escaping
+/// when it is printable ASCII with neither quote nor backslash (most of what evidence quotes).
+struct Quoted<'a>(&'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self
+            .0
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+        {
+            f.write_str("\"")?;
+            f.write_str(self.0)?;
+            f.write_str("\"")
+        } else {
+            write!(f, "{:?}", self.0)
+        }
+    }
+}
+
 fn pass(b: bool) -> Outcome {
     if b { Outcome::Pass } else { Outcome::Fail }
 }
@@ -266,7 +286,7 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
     if let (Some(k), Value::Map(m)) = (key, value) {
         let v = m.get(k).map(String::as_str);
         match v {
-            Some(s) => note(format_args!("{s:?}")),
+            Some(s) => note(format_args!("{}", Quoted(s))),
             None => note(format_args!("not set")),
         }
         return match op {
@@ -278,15 +298,15 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
     }
     match (value, op) {
         (Value::Str(s), Op::In(list)) => {
-            note(format_args!("{s:?}"));
+            note(format_args!("{}", Quoted(s)));
             pass(listed(list, s))
         }
         (Value::Str(s), Op::NotIn(list)) => {
-            note(format_args!("{s:?}"));
+            note(format_args!("{}", Quoted(s)));
             pass(!listed(list, s))
         }
         (Value::Str(s), Op::Contains(sub)) => {
-            note(format_args!("{s:?}"));
+            note(format_args!("{}", Quoted(s)));
             pass(s.contains(&**sub))
         }
         (Value::Int(i), Op::In(list) | Op::NotIn(list)) => {
@@ -316,12 +336,12 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
         }
         (Value::Set(s), Op::Has(x) | Op::Lacks(x)) => {
             let yes = s.contains(&**x);
-            note(format_args!("{x:?} {}", present(yes)));
+            note(format_args!("{} {}", Quoted(x), present(yes)));
             pass(yes == matches!(op, Op::Has(_)))
         }
         (Value::Set(s), Op::HasAny(list)) => match list.iter().find(|x| s.contains(&***x)) {
             Some(x) => {
-                note(format_args!("{x:?} present"));
+                note(format_args!("{} present", Quoted(x)));
                 Outcome::Pass
             }
             None => {
@@ -332,7 +352,7 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
         (Value::Map(m), Op::HasAny(list)) => {
             match list.iter().find_map(|x| m.get_key_value(&**x)) {
                 Some((k, v)) => {
-                    note(format_args!("{k:?} = {v:?}"));
+                    note(format_args!("{} = {}", Quoted(k), Quoted(v)));
                     Outcome::Pass
                 }
                 None => {
@@ -343,18 +363,19 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
         }
         (Value::Map(m), Op::Has(x)) => match m.get(&**x) {
             Some(v) => {
-                note(format_args!("{x:?} = {v:?}"));
+                note(format_args!("{} = {}", Quoted(x), Quoted(v)));
                 Outcome::Pass
             }
             None => {
-                note(format_args!("{x:?} not set"));
+                note(format_args!("{} not set", Quoted(x)));
                 Outcome::Fail
             }
         },
         (Value::Map(m), Op::Lacks(x)) => {
             let set = m.contains_key(&**x);
             note(format_args!(
-                "{x:?} {}",
+                "{} {}",
+                Quoted(x),
                 if set { "set" } else { "not set" }
             ));
             pass(!set)
@@ -372,6 +393,15 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::proptest_cases()))]
+        /// Quoted writes exactly what `{:?}` writes.
+        #[test]
+        fn quoted_is_debug(s in "\\PC*|[ -~]*|[\"\\\\a\t\n]*") {
+            proptest::prop_assert_eq!(Quoted(&s).to_string(), format!("{s:?}"));
+        }
+    }
 
     const MINI: &str = r#"schema_version = 1
 [[technology]]
