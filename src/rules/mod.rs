@@ -99,34 +99,47 @@ fn write_op(out: &mut String, op: &Op) {
             out.push_str(x);
         }
     };
-    let _ = match op {
+    match op {
         Op::In(v) => {
             out.push_str("in [");
             list(out, v);
-            write!(out, "]")
+            out.push(']');
         }
         Op::NotIn(v) => {
             out.push_str("not in [");
             list(out, v);
-            write!(out, "]")
+            out.push(']');
         }
-        Op::Has(v) => write!(out, "has {}", Quoted(v)),
+        Op::Has(v) => {
+            out.push_str("has ");
+            quote(out, v);
+        }
         Op::HasAny(v) if v.len() > 4 => {
             out.push_str("has any of [");
             list(out, &v[..3]);
-            write!(out, " and {} more]", v.len() - 3)
+            let _ = write!(out, " and {} more]", v.len() - 3);
         }
         Op::HasAny(v) => {
             out.push_str("has any of [");
             list(out, v);
-            write!(out, "]")
+            out.push(']');
         }
-        Op::Lacks(v) => write!(out, "lacks {}", Quoted(v)),
-        Op::Contains(v) => write!(out, "contains {}", Quoted(v)),
-        Op::Ge(b) => write!(out, ">= {b}"),
-        Op::Lt(b) => write!(out, "< {b}"),
-        Op::Is(b) => write!(out, "is {b}"),
-    };
+        Op::Lacks(v) => {
+            out.push_str("lacks ");
+            quote(out, v);
+        }
+        Op::Contains(v) => {
+            out.push_str("contains ");
+            quote(out, v);
+        }
+        Op::Ge(b) => {
+            let _ = write!(out, ">= {b}");
+        }
+        Op::Lt(b) => {
+            let _ = write!(out, "< {b}");
+        }
+        Op::Is(b) => out.push_str(if *b { "is true" } else { "is false" }),
+    }
 }
 
 /// Evaluate a condition, collecting the evidence read.
@@ -141,7 +154,6 @@ pub fn holds(c: &Cond, facts: &Facts) -> Outcome {
 }
 
 fn eval_into(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<String>>) -> Outcome {
-    use std::fmt::Write as _;
     match c {
         // Every member is evaluated (no short cut), so the evidence lists every reason.
         Cond::All(list) => {
@@ -200,9 +212,15 @@ fn eval_into(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<String>>) -
             Outcome::Unknown => Outcome::Unknown,
         },
         Cond::Leaf { fact, key, op } => {
-            let label = || match key {
-                Some(k) => format!("{fact}[{k}]"),
-                None => fact.to_string(),
+            let label = || {
+                let mut l = String::with_capacity(96 + fact.len());
+                l.push_str(fact);
+                if let Some(k) = key {
+                    l.push('[');
+                    l.push_str(k);
+                    l.push(']');
+                }
+                l
             };
             let Some(f) = facts.get(fact) else {
                 if let Some(ev) = evidence {
@@ -222,24 +240,29 @@ fn eval_into(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<String>>) -
             let Some(ev) = evidence else {
                 return test(value, key.as_deref(), op, None);
             };
-            let mut seen = String::new();
-            let outcome = test(value, key.as_deref(), op, Some(&mut seen));
-            // One string, written in place: a report holds a few hundred of these.
+            // One string, written in place (with pushes, not the formatting machinery): a report
+            // holds a few hundred of these.
             let mut line = label();
-            line.reserve(64 + seen.len() + f.source.len());
             line.push(' ');
             write_op(&mut line, op);
-            let _ = write!(
-                line,
-                ": {} (observed {seen})",
+            line.push_str(": ");
+            // The outcome comes before what was observed: keep a place for it.
+            let at = line.len();
+            line.push_str(" (observed ");
+            let outcome = test(value, key.as_deref(), op, Some(&mut line));
+            line.insert_str(
+                at,
                 match outcome {
                     Outcome::Pass => "yes",
                     Outcome::Fail => "no",
                     Outcome::Unknown => "unknown",
-                }
+                },
             );
+            line.push(')');
             if !f.source.is_empty() {
-                let _ = write!(line, " [{}]", f.source);
+                line.push_str(" [");
+                line.push_str(&f.source);
+                line.push(']');
             }
             ev.push(line);
             outcome
@@ -247,23 +270,19 @@ fn eval_into(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<String>>) -
     }
 }
 
-/// A string as `{:?}` writes it, quoted and escaped, without the character-by-character escaping
+/// Write `s` as `{:?}` writes it, quoted and escaped, without the character-by-character escaping
 /// when it is printable ASCII with neither quote nor backslash (most of what evidence quotes).
-struct Quoted<'a>(&'a str);
-
-impl std::fmt::Display for Quoted<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self
-            .0
-            .bytes()
-            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
-        {
-            f.write_str("\"")?;
-            f.write_str(self.0)?;
-            f.write_str("\"")
-        } else {
-            write!(f, "{:?}", self.0)
-        }
+fn quote(out: &mut String, s: &str) {
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        use std::fmt::Write as _;
+        let _ = write!(out, "{s:?}");
     }
 }
 
@@ -274,10 +293,10 @@ fn pass(b: bool) -> Outcome {
 /// Test one fact value; what was observed is written to `seen` when it is given.
 fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>) -> Outcome {
     use std::fmt::Write as _;
-    // `format_args!` formats nothing until written, so the quiet path costs no formatting.
-    let mut note = |args: std::fmt::Arguments| {
+    // What was observed, written only when wanted: the quiet path formats nothing.
+    let mut note = |write: &dyn Fn(&mut String)| {
         if let Some(s) = seen.as_deref_mut() {
-            let _ = s.write_fmt(args);
+            write(s);
         }
     };
     let listed = |list: &[Text], s: &str| list.iter().any(|x| x == s);
@@ -286,8 +305,8 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
     if let (Some(k), Value::Map(m)) = (key, value) {
         let v = m.get(k).map(String::as_str);
         match v {
-            Some(s) => note(format_args!("{}", Quoted(s))),
-            None => note(format_args!("not set")),
+            Some(s) => note(&|o| quote(o, s)),
+            None => note(&|o| o.push_str("not set")),
         }
         return match op {
             Op::In(list) => pass(v.is_some_and(|s| listed(list, s))),
@@ -298,93 +317,121 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
     }
     match (value, op) {
         (Value::Str(s), Op::In(list)) => {
-            note(format_args!("{}", Quoted(s)));
+            note(&|o| quote(o, s));
             pass(listed(list, s))
         }
         (Value::Str(s), Op::NotIn(list)) => {
-            note(format_args!("{}", Quoted(s)));
+            note(&|o| quote(o, s));
             pass(!listed(list, s))
         }
         (Value::Str(s), Op::Contains(sub)) => {
-            note(format_args!("{}", Quoted(s)));
+            note(&|o| quote(o, s));
             pass(s.contains(&**sub))
         }
         (Value::Int(i), Op::In(list) | Op::NotIn(list)) => {
-            note(format_args!("{i}"));
+            note(&|o| {
+                let _ = write!(o, "{i}");
+            });
             let found = list.iter().any(|x| x.parse::<i64>().ok() == Some(*i));
             pass(found == matches!(op, Op::In(_)))
         }
         (Value::Int(i), Op::Ge(Bound::Int(b))) => {
-            note(format_args!("{i}"));
+            note(&|o| {
+                let _ = write!(o, "{i}");
+            });
             pass(i >= b)
         }
         (Value::Int(i), Op::Lt(Bound::Int(b))) => {
-            note(format_args!("{i}"));
+            note(&|o| {
+                let _ = write!(o, "{i}");
+            });
             pass(i < b)
         }
         (Value::Version(v), Op::Ge(Bound::Version(b))) => {
-            note(format_args!("{v}"));
+            note(&|o| {
+                let _ = write!(o, "{v}");
+            });
             pass(v >= b)
         }
         (Value::Version(v), Op::Lt(Bound::Version(b))) => {
-            note(format_args!("{v}"));
+            note(&|o| {
+                let _ = write!(o, "{v}");
+            });
             pass(v < b)
         }
         (Value::Bool(b), Op::Is(want)) => {
-            note(format_args!("{b}"));
+            note(&|o| o.push_str(if *b { "true" } else { "false" }));
             pass(b == want)
         }
         (Value::Set(s), Op::Has(x) | Op::Lacks(x)) => {
             let yes = s.contains(&**x);
-            note(format_args!("{} {}", Quoted(x), present(yes)));
+            note(&|o| {
+                quote(o, x);
+                o.push(' ');
+                o.push_str(present(yes));
+            });
             pass(yes == matches!(op, Op::Has(_)))
         }
         (Value::Set(s), Op::HasAny(list)) => match list.iter().find(|x| s.contains(&***x)) {
             Some(x) => {
-                note(format_args!("{} present", Quoted(x)));
+                note(&|o| {
+                    quote(o, x);
+                    o.push_str(" present");
+                });
                 Outcome::Pass
             }
             None => {
-                note(format_args!("none present"));
+                note(&|o| o.push_str("none present"));
                 Outcome::Fail
             }
         },
         (Value::Map(m), Op::HasAny(list)) => {
             match list.iter().find_map(|x| m.get_key_value(&**x)) {
                 Some((k, v)) => {
-                    note(format_args!("{} = {}", Quoted(k), Quoted(v)));
+                    note(&|o| {
+                        quote(o, k);
+                        o.push_str(" = ");
+                        quote(o, v);
+                    });
                     Outcome::Pass
                 }
                 None => {
-                    note(format_args!("none set"));
+                    note(&|o| o.push_str("none set"));
                     Outcome::Fail
                 }
             }
         }
         (Value::Map(m), Op::Has(x)) => match m.get(&**x) {
             Some(v) => {
-                note(format_args!("{} = {}", Quoted(x), Quoted(v)));
+                note(&|o| {
+                    quote(o, x);
+                    o.push_str(" = ");
+                    quote(o, v);
+                });
                 Outcome::Pass
             }
             None => {
-                note(format_args!("{} not set", Quoted(x)));
+                note(&|o| {
+                    quote(o, x);
+                    o.push_str(" not set");
+                });
                 Outcome::Fail
             }
         },
         (Value::Map(m), Op::Lacks(x)) => {
             let set = m.contains_key(&**x);
-            note(format_args!(
-                "{} {}",
-                Quoted(x),
-                if set { "set" } else { "not set" }
-            ));
+            note(&|o| {
+                quote(o, x);
+                o.push_str(if set { " set" } else { " not set" });
+            });
             pass(!set)
         }
         (v, _) => {
-            note(format_args!(
-                "a {} value the operator does not apply to",
-                v.kind()
-            ));
+            note(&|o| {
+                o.push_str("a ");
+                o.push_str(v.kind());
+                o.push_str(" value the operator does not apply to");
+            });
             Outcome::Unknown
         }
     }
@@ -396,10 +443,12 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(crate::proptest_cases()))]
-        /// Quoted writes exactly what `{:?}` writes.
+        /// quote writes exactly what `{:?}` writes.
         #[test]
         fn quoted_is_debug(s in "\\PC*|[ -~]*|[\"\\\\a\t\n]*") {
-            proptest::prop_assert_eq!(Quoted(&s).to_string(), format!("{s:?}"));
+            let mut out = String::new();
+            quote(&mut out, &s);
+            proptest::prop_assert_eq!(out, format!("{s:?}"));
         }
     }
 
