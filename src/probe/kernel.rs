@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use procfs::FromBufRead;
 
 use crate::facts::{Facts, Value};
-use crate::host::HostFs;
+use crate::host::{HostFs, ReadError};
 use crate::version::KVersion;
 
 /// The most a compressed kernel config may inflate to (a real one is about 300 KiB).
@@ -262,6 +262,7 @@ pub fn probe(
     live_release: Option<String>,
     params: &super::Names,
     config_keys: &super::Names,
+    keep: bool,
 ) {
     let (release, release_src) = match live_release {
         Some(r) => (Some(r), "uname".to_string()),
@@ -329,7 +330,7 @@ pub fn probe(
     if let Some(r) = &release {
         for dir in ["/lib/modules", "/usr/lib/modules"] {
             let p = format!("{dir}/{r}/modules.builtin");
-            if let Ok(t) = fs.read_string(&p) {
+            if let Ok(t) = read_boot_fixed(fs, &p, keep) {
                 modules.extend(parse_modules_builtin(&t));
                 sources.push(if dir == "/lib/modules" {
                     "/lib/modules/R/modules.builtin"
@@ -384,8 +385,15 @@ pub fn probe(
         "/sys/module/*/parameters",
     );
 
-    match fs.read_trimmed("/proc/cmdline") {
-        Ok(c) => facts.set("kernel.cmdline", Value::Str(c), "/proc/cmdline"),
+    match read_boot_fixed(fs, "/proc/cmdline", keep) {
+        Ok(c) => facts.set(
+            "kernel.cmdline",
+            Value::Str(
+                c.trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .into(),
+            ),
+            "/proc/cmdline",
+        ),
         Err(e) => facts.unknown_quiet("kernel.cmdline", e.to_string(), "/proc/cmdline"),
     }
 }
@@ -462,6 +470,32 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &
         tried.join("; ")
     };
     facts.unknown("kernel.config", why, "/proc/config.gz");
+}
+
+/// Files read once per boot-fixed path by a process that keeps stable facts (the service).
+static BOOT_FIXED: std::sync::Mutex<BTreeMap<String, Result<String, ReadError>>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// A file that cannot change while the kernel runs (the command line it booted with, the built-in
+/// modules of the running release): read at every probe, or once when `keep` (the service keeps
+/// what [`super::keep_stable_facts`] names, and forgets these with them).
+fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<String, ReadError> {
+    if !keep {
+        return fs.read_string(path);
+    }
+    let Ok(mut memo) = BOOT_FIXED.lock() else {
+        return fs.read_string(path);
+    };
+    memo.entry(path.to_string())
+        .or_insert_with(|| fs.read_string(path))
+        .clone()
+}
+
+/// Forget the boot-fixed files (SIGHUP, or stable facts turned off).
+pub(crate) fn forget_boot_fixed() {
+    if let Ok(mut memo) = BOOT_FIXED.lock() {
+        memo.clear();
+    }
 }
 
 #[cfg(test)]

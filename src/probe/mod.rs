@@ -173,6 +173,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         uname.as_ref().map(|u| u.release.clone()),
         &needs.params,
         &needs.config_keys,
+        keep,
     );
 
     // CPUID.
@@ -637,6 +638,7 @@ static STABLE: std::sync::Mutex<Option<Stable>> = std::sync::Mutex::new(None);
 /// (or on again) forgets what was kept.
 pub fn keep_stable_facts(on: bool) {
     KEEP_STABLE.store(on, std::sync::atomic::Ordering::Relaxed);
+    kernel::forget_boot_fixed();
     if let Ok(mut s) = STABLE.lock() {
         *s = None;
     }
