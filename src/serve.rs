@@ -1,8 +1,9 @@
 //! `virtprobe serve`: keep a JSON status, Prometheus metrics and NFD features current.
 //!
 //! Probes at start and then every interval, and between intervals checks once a second, cheaply,
-//! whether `/dev/kvm` appeared or vanished or the module set (`/sys/module`) changed; if so it
-//! probes at once. Every output is written atomically: a temporary file in the same folder, fsync,
+//! whether `/dev/kvm` appeared or vanished or the module set (`/sys/module`'s link count) changed;
+//! if so it probes at once. In between it sleeps until the next of these (signals wake it through a
+//! pipe), so an idle service wakes once a second, not twenty times. Every output is written atomically: a temporary file in the same folder, fsync,
 //! rename, fsync of the folder, so a reader never sees a partial file and a crash never leaves a
 //! truncated one. A write that fails (folder missing, read-only, full) is logged with its path and
 //! retried at the next probe; the last good file stays. systemd: READY=1 after the first probe,
@@ -138,15 +139,88 @@ pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Res
     Ok(())
 }
 
-/// What the between-probe check watches: whether `/dev/kvm` exists and how many modules
-/// `/sys/module` lists, both under the root the service judges.
-fn change_signature(root: Option<&Path>) -> (bool, usize) {
+/// What the between-probe check watches: whether `/dev/kvm` exists and the link count of
+/// `/sys/module` (sysfs counts a folder's subfolders: one per module), both under the root the
+/// service judges. One `stat` each, where listing the modules took five system calls.
+fn change_signature(root: Option<&Path>) -> (bool, u64) {
+    use std::os::unix::fs::MetadataExt;
     let base = root.unwrap_or(Path::new("/"));
     let kvm = base.join("dev/kvm").exists();
-    let modules = std::fs::read_dir(base.join("sys/module"))
-        .map(|d| d.count())
+    let modules = std::fs::metadata(base.join("sys/module"))
+        .map(|m| m.nlink())
         .unwrap_or(0);
     (kvm, modules)
+}
+
+/// Between probes the service sleeps until the next thing it has to do (the next probe, the
+/// change check, the watchdog ping), and SIGTERM, SIGINT and SIGHUP wake it at once through a
+/// pipe that signal-hook's handler writes to. (Sleeping in short slices to look at the signal
+/// flags woke it 20 times a second: at a 5-minute interval, a hundred times the CPU of the
+/// probes themselves.)
+struct Wake {
+    read: std::os::fd::OwnedFd,
+    /// The handlers, each owning a copy of the pipe's write end (closed when it is unregistered).
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Wake {
+    fn new(signals: &[libc::c_int]) -> std::io::Result<Wake> {
+        use std::os::fd::FromRawFd;
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills the two descriptors it returns; both are owned from here on.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: as above, each is a new descriptor nothing else owns.
+        let (read, write) = unsafe {
+            (
+                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+                std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+            )
+        };
+        let mut wake = Wake {
+            read,
+            ids: Vec::new(),
+        };
+        for &sig in signals {
+            let id = signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
+            wake.ids.push(id);
+        }
+        Ok(wake)
+    }
+
+    /// Sleep until `until`, or until a signal arrives.
+    fn sleep_until(&self, until: Instant) {
+        use std::os::fd::AsRawFd;
+        let Some(d) = until.checked_duration_since(Instant::now()) else {
+            return;
+        };
+        let ts = libc::timespec {
+            tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+            tv_nsec: d.subsec_nanos() as libc::c_long,
+        };
+        let mut pfd = libc::pollfd {
+            fd: self.read.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd and a valid timeout for the duration of the call. An error
+        // (EINTR from a signal) only ends the sleep early; the caller looks at its flags again.
+        unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+        // Empty the pipe of what the handlers wrote (it is non-blocking).
+        let mut buf = [0u8; 64];
+        // SAFETY: reads into a buffer of the length given.
+        while unsafe { libc::read(self.read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {
+        }
+    }
+}
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
 }
 
 fn summary(r: &Report) -> String {
@@ -180,6 +254,12 @@ pub fn run(opts: Options) -> Result<(), Error> {
     }
     signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
         .map_err(|e| Error::Unsupported(format!("signal handler: {e}")))?;
+    let wake = Wake::new(&[
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ])
+    .map_err(|e| Error::Unsupported(format!("signal wake-up pipe: {e}")))?;
 
     // Keep up to 1 MiB of freed heap between the periodic trims instead of returning it at
     // every probe (glibc's default is 128 KiB): a probe frees and allocates about that much, and
@@ -325,8 +405,9 @@ pub fn run(opts: Options) -> Result<(), Error> {
         if opts.cycles > 0 && probes >= opts.cycles {
             break;
         }
-        // Sleep in slices: watch the stop flag, ping the watchdog, check for changes. (With an
-        // interval shorter than the check's period the next probe comes first: no signature.)
+        // Sleep until the next thing to do: watch the stop flag, ping the watchdog, check for
+        // changes. (With an interval shorter than the check's period the next probe comes first:
+        // no signature.)
         let deadline = Instant::now() + opts.interval;
         let mut next_check = Instant::now() + CHANGE_CHECK;
         let signature =
@@ -360,7 +441,14 @@ pub fn run(opts: Options) -> Result<(), Error> {
                     break;
                 }
             }
-            std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+            let mut until = deadline;
+            if signature.is_some() {
+                until = until.min(next_check);
+            }
+            if watchdog.is_some() {
+                until = until.min(next_ping);
+            }
+            wake.sleep_until(until);
         }
         if term.load(Ordering::SeqCst) {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
