@@ -155,39 +155,28 @@ pub fn holds(c: &Cond, facts: &Facts) -> Outcome {
 
 fn eval_into(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<String>>) -> Outcome {
     match c {
-        // Every member is evaluated (no short cut), so the evidence lists every reason.
-        Cond::All(list) => {
-            let (mut fail, mut unknown) = (false, false);
+        // Every member is evaluated (no short cut), so the evidence lists every reason. One
+        // member decides `all` when it fails and `any` when it passes; else an unknown member
+        // leaves it unknown.
+        Cond::All(list) | Cond::Any(list) => {
+            let (decides, otherwise) = match c {
+                Cond::All(_) => (Outcome::Fail, Outcome::Pass),
+                _ => (Outcome::Pass, Outcome::Fail),
+            };
+            let (mut decided, mut unknown) = (false, false);
             for c in list.iter() {
                 match eval_into(c, facts, evidence) {
-                    Outcome::Fail => fail = true,
                     Outcome::Unknown => unknown = true,
-                    Outcome::Pass => {}
+                    o if o == decides => decided = true,
+                    _ => {}
                 }
             }
-            if fail {
-                Outcome::Fail
+            if decided {
+                decides
             } else if unknown {
                 Outcome::Unknown
             } else {
-                Outcome::Pass
-            }
-        }
-        Cond::Any(list) => {
-            let (mut pass, mut unknown) = (false, false);
-            for c in list.iter() {
-                match eval_into(c, facts, evidence) {
-                    Outcome::Pass => pass = true,
-                    Outcome::Unknown => unknown = true,
-                    Outcome::Fail => {}
-                }
-            }
-            if pass {
-                Outcome::Pass
-            } else if unknown {
-                Outcome::Unknown
-            } else {
-                Outcome::Fail
+                otherwise
             }
         }
         Cond::Const(b) => {
