@@ -294,10 +294,7 @@ impl HostFs {
 
     /// Read a one-line file, trimmed.
     pub fn read_trimmed(&self, path: &str) -> Result<String, ReadError> {
-        self.read_string(path).map(|s| {
-            s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
-                .to_string()
-        })
+        self.read_string(path).map(|s| trimmed(&s).to_string())
     }
 
     fn read_uncached(&self, path: &str, buf: &mut Vec<u8>) -> Result<(), ReadError> {
@@ -405,6 +402,11 @@ impl DirNames {
             ) == 0
         }
     }
+}
+
+/// A one-line file's text without the white space and NULs around it.
+pub fn trimmed(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
 }
 
 /// A file name as text: the name itself when it is UTF-8 (no copy), else with U+FFFD for the bytes

@@ -388,10 +388,7 @@ pub fn probe(
     match read_boot_fixed(fs, "/proc/cmdline", keep) {
         Ok(c) => facts.set(
             "kernel.cmdline",
-            Value::Str(
-                c.trim_matches(|c: char| c.is_whitespace() || c == '\0')
-                    .into(),
-            ),
+            Value::Str(crate::host::trimmed(&c).into()),
             "/proc/cmdline",
         ),
         Err(e) => facts.unknown_quiet("kernel.cmdline", e.to_string(), "/proc/cmdline"),
