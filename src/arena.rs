@@ -47,8 +47,8 @@ pub fn use_system() {
 }
 
 /// How much of the arena was used, in bytes (0 when there is none).
-#[cfg_attr(not(test), allow(dead_code))]
-pub fn used() -> usize {
+#[cfg(test)]
+fn used() -> usize {
     if base() == NONE {
         0
     } else {

@@ -275,13 +275,20 @@ fn quote(out: &mut String, s: &str) {
     }
 }
 
+/// Writes a value as `{}` shows it (for [`test`]'s observations).
+fn shown<T: std::fmt::Display>(v: &T) -> impl Fn(&mut String) + '_ {
+    move |o: &mut String| {
+        use std::fmt::Write as _;
+        let _ = write!(o, "{v}");
+    }
+}
+
 fn pass(b: bool) -> Outcome {
     if b { Outcome::Pass } else { Outcome::Fail }
 }
 
 /// Test one fact value; what was observed is written to `seen` when it is given.
 fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>) -> Outcome {
-    use std::fmt::Write as _;
     // What was observed, written only when wanted: the quiet path formats nothing.
     let mut note = |write: &dyn Fn(&mut String)| {
         if let Some(s) = seen.as_deref_mut() {
@@ -318,35 +325,18 @@ fn test(value: &Value, key: Option<&str>, op: &Op, mut seen: Option<&mut String>
             pass(s.contains(&**sub))
         }
         (Value::Int(i), Op::In(list) | Op::NotIn(list)) => {
-            note(&|o| {
-                let _ = write!(o, "{i}");
-            });
+            note(&shown(i));
             let found = list.iter().any(|x| x.parse::<i64>().ok() == Some(*i));
             pass(found == matches!(op, Op::In(_)))
         }
-        (Value::Int(i), Op::Ge(Bound::Int(b))) => {
-            note(&|o| {
-                let _ = write!(o, "{i}");
-            });
-            pass(i >= b)
+        // `ge` holds when the value is at least the bound, `lt` when it is not.
+        (Value::Int(i), Op::Ge(Bound::Int(b)) | Op::Lt(Bound::Int(b))) => {
+            note(&shown(i));
+            pass((i >= b) == matches!(op, Op::Ge(_)))
         }
-        (Value::Int(i), Op::Lt(Bound::Int(b))) => {
-            note(&|o| {
-                let _ = write!(o, "{i}");
-            });
-            pass(i < b)
-        }
-        (Value::Version(v), Op::Ge(Bound::Version(b))) => {
-            note(&|o| {
-                let _ = write!(o, "{v}");
-            });
-            pass(v >= b)
-        }
-        (Value::Version(v), Op::Lt(Bound::Version(b))) => {
-            note(&|o| {
-                let _ = write!(o, "{v}");
-            });
-            pass(v < b)
+        (Value::Version(v), Op::Ge(Bound::Version(b)) | Op::Lt(Bound::Version(b))) => {
+            note(&shown(v));
+            pass((v >= b) == matches!(op, Op::Ge(_)))
         }
         (Value::Bool(b), Op::Is(want)) => {
             note(&|o| o.push_str(if *b { "true" } else { "false" }));

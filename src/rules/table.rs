@@ -354,27 +354,20 @@ fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataError> {
                 "a condition is either one of any/all/not, or a fact test",
             ));
         }
-        if let Some(list) = &r.any {
+        let lists = [
+            (&r.any, "any", Cond::Any as fn(List<Cond>) -> Cond),
+            (&r.all, "all", Cond::All),
+        ];
+        for (list, name, make) in lists {
+            let Some(list) = list else { continue };
             if list.is_empty() {
-                return Err(ctx.err(span, "`any` needs at least one condition"));
+                return Err(ctx.err(span, format!("`{name}` needs at least one condition")));
             }
-            return Ok(Cond::Any(
-                list.iter()
-                    .map(|c| convert(ctx, c))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into(),
-            ));
-        }
-        if let Some(list) = &r.all {
-            if list.is_empty() {
-                return Err(ctx.err(span, "`all` needs at least one condition"));
-            }
-            return Ok(Cond::All(
-                list.iter()
-                    .map(|c| convert(ctx, c))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into(),
-            ));
+            let members = list
+                .iter()
+                .map(|c| convert(ctx, c))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok(make(members.into()));
         }
         if let Some(inner) = &r.not {
             return Ok(Cond::Not(vec![convert(ctx, inner)?].into()));
