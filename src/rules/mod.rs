@@ -100,29 +100,24 @@ fn write_op(out: &mut String, op: &Op) {
         }
     };
     match op {
-        Op::In(v) => {
-            out.push_str("in [");
-            list(out, v);
-            out.push(']');
-        }
-        Op::NotIn(v) => {
-            out.push_str("not in [");
-            list(out, v);
-            out.push(']');
+        Op::In(v) | Op::NotIn(v) | Op::HasAny(v) => {
+            out.push_str(match op {
+                Op::In(_) => "in [",
+                Op::NotIn(_) => "not in [",
+                _ => "has any of [",
+            });
+            // A long has_any (QEMU's emulators) shows its first three.
+            if matches!(op, Op::HasAny(_)) && v.len() > 4 {
+                list(out, &v[..3]);
+                let _ = write!(out, " and {} more]", v.len() - 3);
+            } else {
+                list(out, v);
+                out.push(']');
+            }
         }
         Op::Has(v) => {
             out.push_str("has ");
             quote(out, v);
-        }
-        Op::HasAny(v) if v.len() > 4 => {
-            out.push_str("has any of [");
-            list(out, &v[..3]);
-            let _ = write!(out, " and {} more]", v.len() - 3);
-        }
-        Op::HasAny(v) => {
-            out.push_str("has any of [");
-            list(out, v);
-            out.push(']');
         }
         Op::Lacks(v) => {
             out.push_str("lacks ");
