@@ -39,6 +39,16 @@ fn benches(c: &mut Criterion) {
             black_box(virtprobe::probe::probe(&fs, live.as_ref(), &needs))
         })
     });
+    // The service's probe: the sources fixed for the life of the process are kept.
+    virtprobe::probe::keep_stable_facts(true);
+    c.bench_function("probe/live-host-kept", |b| {
+        b.iter(|| {
+            let fs = virtprobe::host::HostFs::live();
+            let live = virtprobe::live_sources(&fs);
+            black_box(virtprobe::probe::probe(&fs, live.as_ref(), &needs))
+        })
+    });
+    virtprobe::probe::keep_stable_facts(false);
     let fs = virtprobe::open_host(Some(fixture())).unwrap();
     let live = virtprobe::live_sources(&fs);
     let probed = virtprobe::probe::probe(&fs, live.as_ref(), &needs);

@@ -72,8 +72,14 @@ fn dir() -> Option<PathBuf> {
 fn boot_id() -> Option<String> {
     static ID: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
-        let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-        let id = id.trim();
+        // A UUID and a newline, which the kernel hands over in one read.
+        let mut buf = [0u8; 64];
+        let n = std::io::Read::read(
+            &mut std::fs::File::open("/proc/sys/kernel/random/boot_id").ok()?,
+            &mut buf,
+        )
+        .ok()?;
+        let id = std::str::from_utf8(&buf[..n]).ok()?.trim();
         (!id.is_empty()).then(|| id.to_string())
     })
     .clone()

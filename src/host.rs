@@ -308,18 +308,28 @@ impl HostFs {
             );
         }
         let file: File = opts.open(&real).map_err(|e| io_error(path, &e))?;
-        let md = file.metadata().map_err(|e| io_error(path, &e))?;
-        let ft = md.file_type();
-        if ft.is_dir()
-            || ft.is_fifo()
-            || ft.is_socket()
-            || ft.is_block_device()
-            || ft.is_char_device()
-        {
-            return Err(ReadError::NotAFile(path.to_string()));
-        }
+        // On the running host /proc and /sys hold the kernel's own files, whose sizes say
+        // nothing (0, or 4096 for any sysfs attribute): they are read without asking for their
+        // type and size first (a folder among them fails the read itself, and is refused then).
+        // Elsewhere, and in any captured tree, only regular files are read.
+        let pseudo = self.live && (path.starts_with("/proc/") || path.starts_with("/sys/"));
+        let size = if pseudo {
+            0
+        } else {
+            let md = file.metadata().map_err(|e| io_error(path, &e))?;
+            let ft = md.file_type();
+            if ft.is_dir()
+                || ft.is_fifo()
+                || ft.is_socket()
+                || ft.is_block_device()
+                || ft.is_char_device()
+            {
+                return Err(ReadError::NotAFile(path.to_string()));
+            }
+            md.len()
+        };
         // Files of /proc and /sys report size 0: start with room for most of them in one read.
-        let cap = match md.len() {
+        let cap = match size {
             0 => 8192,
             n => n.min(MAX_READ) as usize + 1,
         };
@@ -418,6 +428,31 @@ fn name_string(name: std::ffi::OsString) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// On the running host, /proc and /sys files are read without a type check first: a folder
+    /// there is still refused as not a file, and a file still reads whole.
+    #[test]
+    fn live_kernel_files_read_and_folders_are_refused() {
+        let fs = HostFs::live();
+        if !Path::new("/proc/self/status").exists() {
+            eprintln!("skipped: no /proc on this machine");
+            return;
+        }
+        assert!(matches!(fs.read("/proc/self"), Err(ReadError::NotAFile(_))));
+        assert!(matches!(
+            fs.read("/sys/module"),
+            Err(ReadError::NotAFile(_)) | Err(ReadError::NotFound(_))
+        ));
+        let status = fs.read_string("/proc/self/status").unwrap();
+        assert!(
+            status.starts_with("Name:") && status.contains("\nPid:"),
+            "{status}"
+        );
+        assert!(matches!(
+            fs.read("/proc/no-such-file"),
+            Err(ReadError::NotFound(_))
+        ));
+    }
     use super::*;
     use std::os::unix::fs::symlink;
 

@@ -387,7 +387,9 @@ pub fn build_reusing(
         data: table.source.clone(),
         host,
         technologies: verdicts.unwrap_or_else(|| {
-            table.technologies.iter().fold(Vec::new(), |mut done, t| {
+            // (Sized up front: growing it would copy it past the evidence written meanwhile.)
+            let all = Vec::with_capacity(table.technologies.len());
+            table.technologies.iter().fold(all, |mut done, t| {
                 let r = judge(t, probed, &done);
                 done.push(r);
                 done

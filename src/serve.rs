@@ -206,7 +206,11 @@ impl Wake {
         };
         // SAFETY: one valid pollfd and a valid timeout for the duration of the call. An error
         // (EINTR from a signal) only ends the sleep early; the caller looks at its flags again.
-        unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+        let ready = unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+        if ready <= 0 || pfd.revents & libc::POLLIN == 0 {
+            // Timed out (or interrupted): nothing was written to the pipe.
+            return;
+        }
         // Empty the pipe of what the handlers wrote (it is non-blocking).
         let mut buf = [0u8; 64];
         // SAFETY: reads into a buffer of the length given.

@@ -98,18 +98,20 @@ pub fn probe_dev_kvm(fs: &HostFs) -> KvmOutcome {
 /// Probe a KVM device node.
 pub fn probe_path(path: &std::path::Path) -> KvmOutcome {
     let mut out = KvmOutcome::default();
-    if std::fs::metadata(path).is_err() {
-        return out;
-    }
-    out.exists = true;
+    // Opening answers whether the node exists too: no `stat` first.
     let file = match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .custom_flags(libc::O_CLOEXEC)
         .open(path)
     {
-        Ok(f) => f,
+        Ok(f) => {
+            out.exists = true;
+            f
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => return out,
         Err(e) => {
+            out.exists = true;
             out.open = Some(false);
             out.error = Some(format!("open /dev/kvm: {}", errno_name(&e)));
             return out;

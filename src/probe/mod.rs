@@ -280,7 +280,8 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     }
 
     // KVM device.
-    let kvm = if live.is_native() {
+    // (Only the service, which probes again and again, keeps the answer while its inputs stay.)
+    let kvm = if live.is_native() && keep {
         cached_kvm(fs, live, &facts)
     } else {
         live.kvm(fs)
