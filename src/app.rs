@@ -9,14 +9,11 @@ use virtprobe::{Error, advise, capture, serve};
 
 use crate::cli::{Cli, ColorChoice, Command, Format};
 
-fn color(choice: ColorChoice) -> bool {
+fn color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal,
     }
 }
 
@@ -47,9 +44,10 @@ fn to_json<T: serde::Serialize>(v: &T, pretty: bool) -> serde_json::Result<Strin
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<u8> {
-    let pretty = std::io::stdout().is_terminal();
+    let terminal = std::io::stdout().is_terminal();
+    let pretty = terminal;
     let ctx = render::Context {
-        color: color(cli.color),
+        color: color(cli.color, terminal),
         pretty,
         ..Default::default()
     };

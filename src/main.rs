@@ -121,14 +121,80 @@ fn init_logging() {
         .unwrap_or_else(|| {
             tracing_subscriber::filter::Targets::new().with_default(tracing::Level::WARN)
         });
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-        )
-        .with(filter)
-        .try_init();
+    let _ = tracing::subscriber::set_global_default(Lazy {
+        filter,
+        inner: std::sync::OnceLock::new(),
+    });
+}
+
+/// The log subscriber, built when the first event or span that passes the filter arrives: a run
+/// that logs nothing (the usual report, at the default level) does not pay for building it
+/// (its span registry alone is a 32 KiB table) or for asking whether stderr is a terminal.
+struct Lazy {
+    filter: tracing_subscriber::filter::Targets,
+    inner: std::sync::OnceLock<tracing::Dispatch>,
+}
+
+impl Lazy {
+    fn inner(&self) -> &tracing::Dispatch {
+        self.inner.get_or_init(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            tracing::Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(
+                        tracing_subscriber::fmt::layer()
+                            .with_writer(std::io::stderr)
+                            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+                    )
+                    .with(self.filter.clone()),
+            )
+        })
+    }
+}
+
+impl tracing::Subscriber for Lazy {
+    fn register_callsite(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if self.filter.would_enable(meta.target(), meta.level()) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
+        self.filter.would_enable(meta.target(), meta.level())
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        use tracing_subscriber::layer::Layer;
+        Layer::<tracing_subscriber::Registry>::max_level_hint(&self.filter)
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        self.inner().new_span(span)
+    }
+    fn record(&self, span: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        self.inner().record(span, values)
+    }
+    fn record_follows_from(&self, span: &tracing::span::Id, follows: &tracing::span::Id) {
+        self.inner().record_follows_from(span, follows)
+    }
+    fn event(&self, event: &tracing::Event<'_>) {
+        self.inner().event(event)
+    }
+    fn enter(&self, span: &tracing::span::Id) {
+        self.inner().enter(span)
+    }
+    fn exit(&self, span: &tracing::span::Id) {
+        self.inner().exit(span)
+    }
+    fn clone_span(&self, id: &tracing::span::Id) -> tracing::span::Id {
+        self.inner().clone_span(id)
+    }
+    fn try_close(&self, id: tracing::span::Id) -> bool {
+        self.inner().try_close(id)
+    }
+    fn current_span(&self) -> tracing_core::span::Current {
+        self.inner().current_span()
+    }
 }

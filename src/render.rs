@@ -224,7 +224,7 @@ impl Render for Json {
         // serde_json writes a few bytes at a time: a buffer of a concrete type takes them with
         // inlined copies, where each write to `out` would be a call through the trait object
         // (a third of the rendering's instructions).
-        let mut w = io::BufWriter::with_capacity(32 * 1024, &mut *out);
+        let mut w = io::BufWriter::with_capacity(16 * 1024, &mut *out);
         let written = if ctx.pretty {
             serde_json::to_writer_pretty(&mut w, r)
         } else {

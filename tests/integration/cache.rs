@@ -51,3 +51,35 @@ fn cache_gives_the_same_report_cold_warm_damaged_and_off() {
         "--no-cache writes nothing"
     );
 }
+
+/// The log is built on its first event: the cache's debug lines appear when asked for, and a
+/// run at the default level writes nothing to stderr.
+#[test]
+fn log_lines_appear_only_when_asked_for() {
+    if !std::path::Path::new("/proc/sys/kernel/random/boot_id").exists() {
+        eprintln!("skipped: no boot id on this host, so no cache and no cache log lines");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = |log: Option<&str>| {
+        let mut cmd = bin();
+        cmd.env("VIRTPROBE_CACHE_DIR", dir.path()).arg("--json");
+        match log {
+            Some(l) => cmd.env("VIRTPROBE_LOG", l),
+            None => cmd.env_remove("VIRTPROBE_LOG"),
+        };
+        let out = cmd.output().unwrap();
+        succeeded(&out);
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let quiet = run(None);
+    assert!(quiet.is_empty(), "{quiet}");
+    let debug = run(Some("debug"));
+    assert!(
+        debug.contains("DEBUG") && debug.contains("virtprobe::cache") && debug.contains("cache"),
+        "{debug}"
+    );
+    // A target filter that leaves the cache out.
+    let other = run(Some("virtprobe::serve=debug,warn"));
+    assert!(other.is_empty(), "{other}");
+}
