@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -23,10 +24,11 @@ pub enum Value {
     Str(String),
     /// A kernel-style version.
     Version(KVersion),
-    /// A set of names (CPU flags, modules, installed tools, existing paths).
-    Set(BTreeSet<String>),
-    /// Names with values (kernel config, module parameters).
-    Map(BTreeMap<String, String>),
+    /// A set of names (CPU flags, modules, installed tools, existing paths). Shared, not copied,
+    /// when facts are copied: the service keeps some from probe to probe.
+    Set(Arc<BTreeSet<String>>),
+    /// Names with values (kernel config, module parameters), shared likewise.
+    Map(Arc<BTreeMap<String, String>>),
 }
 
 impl Value {

@@ -114,7 +114,8 @@ pub struct CpuSummary {
     /// Model.
     pub model: Option<String>,
     /// Flags.
-    pub flags: Vec<String>,
+    #[schemars(with = "Vec<String>")]
+    pub flags: std::sync::Arc<std::collections::BTreeSet<String>>,
     /// `vmx`, `svm`, `sie`, `h`, `hv-mode`, `el2`, or null.
     pub virt_extension: Option<String>,
     /// `enabled`, `disabled-by-firmware`, `absent`, `unknown`.
@@ -353,7 +354,7 @@ pub fn build_reusing(
         cpu: CpuSummary {
             vendor: probed.cpu.vendor.clone(),
             model: probed.cpu.model.clone(),
-            flags: probed.cpu.flags.iter().cloned().collect(),
+            flags: std::sync::Arc::clone(&probed.cpu.flags),
             virt_extension: ext,
             virt_extension_state: f
                 .str("cpu.virt_extension_state")

@@ -8,6 +8,7 @@
 //! base ISA, `PowerNV` (POWER in hypervisor mode).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// What `/proc/cpuinfo` says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,8 +18,8 @@ pub struct CpuInfo {
     /// Model name as a person would read it.
     pub model: Option<String>,
     /// Feature flags of the first CPU (x86 `flags`, arm `Features`, s390 `features`, RISC-V ISA
-    /// extensions).
-    pub flags: BTreeSet<String>,
+    /// extensions). Shared with the `cpu.flags` fact and the report.
+    pub flags: Arc<BTreeSet<String>>,
     /// POWER platform: `PowerNV`, `pSeries`, `PS3`, `Cell`…
     pub platform: Option<String>,
     /// POWER machine model line (`IBM pSeries (emulated by qemu)`, `SonyPS3`…).
@@ -77,7 +78,7 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
             "model name" | "Model Name" if c.model.is_none() => c.model = Some(value.to_string()),
             "flags" | "Features" | "features" if !flags_seen => {
                 flags_seen = true;
-                c.flags = value.split_whitespace().map(str::to_string).collect();
+                c.flags = Arc::new(value.split_whitespace().map(str::to_string).collect());
                 if key == "flags" {
                     x86 = true;
                 }
@@ -134,8 +135,9 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
         if base.contains('h') {
             c.virt_extension = Some("h");
         }
-        c.flags = lower.split('_').skip(1).map(str::to_string).collect();
-        c.flags.extend(base.chars().map(|ch| ch.to_string()));
+        let mut flags: BTreeSet<String> = lower.split('_').skip(1).map(str::to_string).collect();
+        flags.extend(base.chars().map(|ch| ch.to_string()));
+        c.flags = Arc::new(flags);
         c.vendor.get_or_insert_with(|| "RISC-V".into());
         if c.model.is_none() {
             c.model = uarch;

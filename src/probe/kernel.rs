@@ -154,7 +154,7 @@ pub(crate) type ConfigKey = (
     String,
     super::Names,
 );
-pub(crate) type ConfigCache = Option<(ConfigKey, String, BTreeMap<String, String>)>;
+pub(crate) type ConfigCache = Option<(ConfigKey, String, std::sync::Arc<BTreeMap<String, String>>)>;
 pub(crate) static CONFIG_CACHE: std::sync::Mutex<ConfigCache> = std::sync::Mutex::new(None);
 
 /// Inflate a gzip file, handing the text to `sink` in chunks, and fail past `limit` bytes.
@@ -348,7 +348,11 @@ pub fn probe(
             "/proc/modules",
         );
     } else {
-        facts.set("kernel.modules", Value::Set(modules), sources.join(", "));
+        facts.set(
+            "kernel.modules",
+            Value::Set(modules.into()),
+            sources.join(", "),
+        );
     }
     let config_modules = facts
         .map_of("kernel.config")
@@ -381,7 +385,7 @@ pub fn probe(
     }
     facts.set(
         "module.param",
-        Value::Map(values),
+        Value::Map(values.into()),
         "/sys/module/*/parameters",
     );
 
@@ -448,8 +452,9 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &
             tried.push(format!("{path}: no CONFIG_ lines"));
             continue;
         }
+        let map = std::sync::Arc::new(map);
         if let (Some(k), Ok(mut cache)) = (key, CONFIG_CACHE.lock()) {
-            *cache = Some((k, path.clone(), map.clone()));
+            *cache = Some((k, path.clone(), std::sync::Arc::clone(&map)));
             crate::cache::mark_dirty();
         }
         facts.set("kernel.config", Value::Map(map), path);

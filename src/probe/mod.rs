@@ -19,6 +19,7 @@ pub mod virt;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::OpenOptionsExt;
+use std::sync::Arc;
 
 use crate::facts::{Facts, ProbeError, Value};
 use crate::host::HostFs;
@@ -249,7 +250,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         .filter(|p| fs.exists(p))
         .map(|p| p.to_string())
         .collect();
-    facts.set("path", Value::Set(existing), "stat");
+    facts.set("path", Value::Set(existing.into()), "stat");
 
     // Tools.
     let tools = find_tools(fs, &live.path_dirs(), &needs.tools);
@@ -261,7 +262,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             facts.set("user.root", Value::Bool(u.uid == 0), "geteuid");
             facts.set(
                 "user.groups",
-                Value::Set(u.gids.iter().map(|g| g.to_string()).collect()),
+                Value::Set(Arc::new(u.gids.iter().map(|g| g.to_string()).collect())),
                 "getgroups",
             );
         }
@@ -425,7 +426,11 @@ fn probe_cpu(fs: &HostFs, facts: &mut Facts) -> CpuInfo {
             } else {
                 set_opt_str(facts, "cpu.vendor", c.vendor.clone(), "/proc/cpuinfo");
                 set_opt_str(facts, "cpu.model", c.model.clone(), "/proc/cpuinfo");
-                facts.set("cpu.flags", Value::Set(c.flags.clone()), "/proc/cpuinfo");
+                facts.set(
+                    "cpu.flags",
+                    Value::Set(Arc::clone(&c.flags)),
+                    "/proc/cpuinfo",
+                );
                 facts.set("cpu.count", Value::Int(c.count as i64), "/proc/cpuinfo");
                 facts.set(
                     "cpu.platform",
@@ -618,7 +623,7 @@ static KVM_CACHE: std::sync::Mutex<Option<(KvmKey, std::time::Instant, KvmOutcom
     std::sync::Mutex::new(None);
 pub(crate) type ToolsKey = (Vec<(String, u64, u64, i64, i64)>, Names, std::path::PathBuf);
 /// Tools found: name (or `prefix*`) → the path it was found at.
-pub(crate) type Tools = BTreeMap<String, String>;
+pub(crate) type Tools = Arc<BTreeMap<String, String>>;
 pub(crate) type ToolsCache = Option<(ToolsKey, Tools)>;
 pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
 /// What [`keep_stable_facts`] keeps: the CPU and the running-under detection, with the facts
@@ -689,7 +694,7 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
     // Each tool found, with the path it was found at (the first folder in search order).
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     if wanted.is_empty() {
-        return found;
+        return Tools::default();
     }
     // The folders to look in, once each, and their stamps for the cache.
     let mut seen = BTreeSet::new();
@@ -761,8 +766,9 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
             }
         });
     }
+    let found = Arc::new(found);
     if let Ok(mut cache) = TOOLS_CACHE.lock() {
-        *cache = Some((key, found.clone()));
+        *cache = Some((key, Arc::clone(&found)));
         crate::cache::mark_dirty();
     }
     found
@@ -795,7 +801,7 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts) {
             );
             facts.set(
                 "cgroup.controllers",
-                Value::Set(set),
+                Value::Set(set.into()),
                 "/sys/fs/cgroup/cgroup.controllers",
             );
         }
@@ -816,7 +822,11 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts) {
                     Value::Str(if hybrid { "hybrid" } else { "v1" }.into()),
                     "/proc/cgroups, /sys/fs/cgroup",
                 );
-                facts.set("cgroup.controllers", Value::Set(set), "/proc/cgroups");
+                facts.set(
+                    "cgroup.controllers",
+                    Value::Set(set.into()),
+                    "/proc/cgroups",
+                );
             }
             Err(e) => {
                 facts.unknown("cgroup.version", e.to_string(), "/proc/cgroups");
@@ -828,11 +838,11 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts) {
     match fs.read_dir("/proc/self/ns") {
         Ok(n) => facts.set(
             "ns.available",
-            Value::Set(
+            Value::Set(Arc::new(
                 n.into_iter()
                     .filter(|x| !x.ends_with("_for_children"))
                     .collect(),
-            ),
+            )),
             "/proc/self/ns",
         ),
         Err(e) => facts.unknown_quiet("ns.available", e.to_string(), "/proc/self/ns"),

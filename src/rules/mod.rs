@@ -484,13 +484,13 @@ test = { fact = "arch", in = ["x86_64"] }
         let mut f = Facts::default();
         f.set(
             "tool",
-            Value::Map(
+            Value::Map(std::sync::Arc::new(
                 [(
                     "qemu-system-aarch64".into(),
                     "/usr/bin/qemu-system-aarch64".into(),
                 )]
                 .into(),
-            ),
+            )),
             "PATH",
         );
         let mut ev = Vec::new();
