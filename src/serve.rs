@@ -293,6 +293,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
     let mut techs_json: Option<Box<serde_json::value::RawValue>> = None;
     let mut reloaded = false;
     let mut trim = false;
+    let mut out_buf: Vec<u8> = Vec::new();
     tracing::info!(interval = ?opts.interval, status = %opts.status.display(), "virtprobe serve starting");
     loop {
         if hup.swap(false, Ordering::SeqCst) {
@@ -384,7 +385,14 @@ pub fn run(opts: Options) -> Result<(), Error> {
             if techs_json.is_none() {
                 techs_json = serde_json::value::to_raw_value(&status.report.technologies).ok();
             }
-            write_outputs(&opts, &status, techs_json.as_deref(), took, changed);
+            write_outputs(
+                &opts,
+                &status,
+                techs_json.as_deref(),
+                took,
+                changed,
+                &mut out_buf,
+            );
             previous = Some((facts, status.report.technologies));
             if !notified_ready {
                 let _ = sd_notify::notify(&[
@@ -470,15 +478,19 @@ fn write_outputs(
     techs: Option<&serde_json::value::RawValue>,
     took: Duration,
     durable: bool,
+    buf: &mut Vec<u8>,
 ) {
+    // One buffer for every output of every probe: the status is about 100 KB, which a fresh
+    // buffer would reach by doubling (copying it five times) and then give back.
+    buf.clear();
     let json = match techs {
-        Some(t) => serde_json::to_vec(&StatusView::new(status, t)),
-        None => serde_json::to_vec(status),
+        Some(t) => serde_json::to_writer(&mut *buf, &StatusView::new(status, t)),
+        None => serde_json::to_writer(&mut *buf, status),
     };
     match json {
-        Ok(mut bytes) => {
-            bytes.push(b'\n');
-            if let Err(e) = write_replacing(&opts.status, &bytes, durable) {
+        Ok(()) => {
+            buf.push(b'\n');
+            if let Err(e) = write_replacing(&opts.status, buf, durable) {
                 tracing::error!(path = %opts.status.display(), error = %e, "cannot write the status file; keeping the last good one, retrying next probe");
             }
         }
@@ -498,9 +510,9 @@ fn write_outputs(
     ];
     for (path, r) in outputs {
         let Some(path) = path else { continue };
-        let mut buf = Vec::with_capacity(16 * 1024);
-        if r.render(&status.report, &ctx, &mut buf).is_ok()
-            && let Err(e) = write_replacing(path, &buf, durable)
+        buf.clear();
+        if r.render(&status.report, &ctx, &mut *buf).is_ok()
+            && let Err(e) = write_replacing(path, buf, durable)
         {
             tracing::error!(path = %path.display(), error = %e, "cannot write output; retrying next probe");
         }

@@ -493,9 +493,34 @@ fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<String, ReadEr
         .clone()
 }
 
-/// Forget the boot-fixed files (SIGHUP, or stable facts turned off).
+/// Folders listed once per boot-fixed path, as [`BOOT_FIXED`] files are read once.
+static BOOT_FIXED_DIRS: std::sync::Mutex<BTreeMap<String, Result<Vec<String>, ReadError>>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// A folder whose names cannot change while the kernel runs (`/proc/self/ns`: the namespace
+/// types the kernel was built with), listed at every probe, or once when `keep`.
+pub(crate) fn list_boot_fixed(
+    fs: &HostFs,
+    path: &str,
+    keep: bool,
+) -> Result<Vec<String>, ReadError> {
+    if !keep {
+        return fs.read_dir(path);
+    }
+    let Ok(mut memo) = BOOT_FIXED_DIRS.lock() else {
+        return fs.read_dir(path);
+    };
+    memo.entry(path.to_string())
+        .or_insert_with(|| fs.read_dir(path))
+        .clone()
+}
+
+/// Forget the boot-fixed files and folders (SIGHUP, or stable facts turned off).
 pub(crate) fn forget_boot_fixed() {
     if let Ok(mut memo) = BOOT_FIXED.lock() {
+        memo.clear();
+    }
+    if let Ok(mut memo) = BOOT_FIXED_DIRS.lock() {
         memo.clear();
     }
 }

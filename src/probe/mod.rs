@@ -352,7 +352,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         ext_src,
     );
 
-    probe_containers(fs, &mut facts);
+    probe_containers(fs, &mut facts, keep);
 
     match fs.read_dir("/sys/kernel/iommu_groups") {
         Ok(g) => facts.set(
@@ -774,7 +774,7 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
     found
 }
 
-fn probe_containers(fs: &HostFs, facts: &mut Facts) {
+fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
     // cgroups.
     match fs.read_string("/sys/fs/cgroup/cgroup.controllers") {
         Ok(c) => {
@@ -835,7 +835,7 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts) {
         },
     }
     // Namespaces the kernel offers (what this process can see of them).
-    match fs.read_dir("/proc/self/ns") {
+    match kernel::list_boot_fixed(fs, "/proc/self/ns", keep) {
         Ok(n) => facts.set(
             "ns.available",
             Value::Set(Arc::new(
