@@ -42,6 +42,13 @@ print(f"median wall time (ms), {len(times[names[0]])} runs each in {batches} alt
 for n in names:
     print(f"  {n:20s} {med[n]:7.2f}")
 v = med["virtprobe"]
+if "lscpu" in med:
+    # The spread between batches shows how much of the gap is the machine's state at the time.
+    per = []
+    for b in range(1, batches + 1):
+        r = {n: x for n, x in zip(names, json.load(open(f"{out}/h{b}.json"))["results"])}
+        per.append(statistics.median(r["virtprobe"]["times"]) / statistics.median(r["lscpu"]["times"]))
+    print("  virtprobe / lscpu per batch: " + " ".join(f"{x:.2f}" for x in per))
 for peer, target in (("lscpu", 1.0), ("virt-host-validate", 0.2)):
     if peer in med:
         ratio = v / med[peer]
