@@ -32,21 +32,16 @@ fn benches(c: &mut Criterion) {
             black_box(virtprobe::probe::probe(&fs, live.as_ref(), &needs))
         })
     });
-    c.bench_function("probe/live-host", |b| {
-        b.iter(|| {
-            let fs = virtprobe::host::HostFs::live();
-            let live = virtprobe::live_sources(&fs);
-            black_box(virtprobe::probe::probe(&fs, live.as_ref(), &needs))
-        })
-    });
+    let probe_live = || {
+        let fs = virtprobe::host::HostFs::live();
+        let live = virtprobe::live_sources(&fs);
+        virtprobe::probe::probe(&fs, live.as_ref(), &needs)
+    };
+    c.bench_function("probe/live-host", |b| b.iter(|| black_box(probe_live())));
     // The service's probe: the sources fixed for the life of the process are kept.
     virtprobe::probe::keep_stable_facts(true);
     c.bench_function("probe/live-host-kept", |b| {
-        b.iter(|| {
-            let fs = virtprobe::host::HostFs::live();
-            let live = virtprobe::live_sources(&fs);
-            black_box(virtprobe::probe::probe(&fs, live.as_ref(), &needs))
-        })
+        b.iter(|| black_box(probe_live()))
     });
     virtprobe::probe::keep_stable_facts(false);
     let fs = virtprobe::open_host(Some(fixture())).unwrap();

@@ -474,45 +474,41 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &
     facts.unknown("kernel.config", why, "/proc/config.gz");
 }
 
-/// Files read once per boot-fixed path by a process that keeps stable facts (the service).
-static BOOT_FIXED: std::sync::Mutex<BTreeMap<String, Result<String, ReadError>>> =
-    std::sync::Mutex::new(BTreeMap::new());
+/// What a process that keeps stable facts (the service) read once per boot-fixed path.
+type Memo<T> = std::sync::Mutex<BTreeMap<String, Result<T, ReadError>>>;
+/// Files read once per boot-fixed path.
+static BOOT_FIXED: Memo<String> = std::sync::Mutex::new(BTreeMap::new());
+/// Folders listed once per boot-fixed path.
+static BOOT_FIXED_DIRS: Memo<Vec<String>> = std::sync::Mutex::new(BTreeMap::new());
 
-/// A file that cannot change while the kernel runs (the command line it booted with, the built-in
-/// modules of the running release): read at every probe, or once when `keep` (the service keeps
-/// what [`super::keep_stable_facts`] names, and forgets these with them).
-fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<String, ReadError> {
-    if !keep {
-        return fs.read_string(path);
+/// `read` at every probe, or once per path when `keep` (the service keeps what
+/// [`super::keep_stable_facts`] names, and forgets these with them).
+fn once_if<T: Clone>(
+    memo: &Memo<T>,
+    path: &str,
+    keep: bool,
+    read: impl Fn() -> Result<T, ReadError>,
+) -> Result<T, ReadError> {
+    match memo.lock() {
+        Ok(mut memo) if keep => memo.entry(path.to_string()).or_insert_with(read).clone(),
+        _ => read(),
     }
-    let Ok(mut memo) = BOOT_FIXED.lock() else {
-        return fs.read_string(path);
-    };
-    memo.entry(path.to_string())
-        .or_insert_with(|| fs.read_string(path))
-        .clone()
 }
 
-/// Folders listed once per boot-fixed path, as [`BOOT_FIXED`] files are read once.
-static BOOT_FIXED_DIRS: std::sync::Mutex<BTreeMap<String, Result<Vec<String>, ReadError>>> =
-    std::sync::Mutex::new(BTreeMap::new());
+/// A file that cannot change while the kernel runs (the command line it booted with, the built-in
+/// modules of the running release).
+fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<String, ReadError> {
+    once_if(&BOOT_FIXED, path, keep, || fs.read_string(path))
+}
 
 /// A folder whose names cannot change while the kernel runs (`/proc/self/ns`: the namespace
-/// types the kernel was built with), listed at every probe, or once when `keep`.
+/// types the kernel was built with).
 pub(crate) fn list_boot_fixed(
     fs: &HostFs,
     path: &str,
     keep: bool,
 ) -> Result<Vec<String>, ReadError> {
-    if !keep {
-        return fs.read_dir(path);
-    }
-    let Ok(mut memo) = BOOT_FIXED_DIRS.lock() else {
-        return fs.read_dir(path);
-    };
-    memo.entry(path.to_string())
-        .or_insert_with(|| fs.read_dir(path))
-        .clone()
+    once_if(&BOOT_FIXED_DIRS, path, keep, || fs.read_dir(path))
 }
 
 /// Forget the boot-fixed files and folders (SIGHUP, or stable facts turned off).
