@@ -428,6 +428,8 @@ fn name_string(name: std::ffi::OsString) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
 
     /// On the running host, /proc and /sys files are read without a type check first: a folder
     /// there is still refused as not a file, and a file still reads whole.
@@ -453,8 +455,6 @@ mod tests {
             Err(ReadError::NotFound(_))
         ));
     }
-    use super::*;
-    use std::os::unix::fs::symlink;
 
     #[test]
     fn symlinks_stay_inside_root() {

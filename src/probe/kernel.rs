@@ -489,10 +489,10 @@ fn once_if<T: Clone>(
     keep: bool,
     read: impl Fn() -> Result<T, ReadError>,
 ) -> Result<T, ReadError> {
-    match memo.lock() {
-        Ok(mut memo) if keep => memo.entry(path.to_string()).or_insert_with(read).clone(),
-        _ => read(),
+    if keep && let Ok(mut memo) = memo.lock() {
+        return memo.entry(path.to_string()).or_insert_with(read).clone();
     }
+    read()
 }
 
 /// A file that cannot change while the kernel runs (the command line it booted with, the built-in
