@@ -637,11 +637,12 @@ struct Stable {
 static KEEP_STABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static STABLE: std::sync::Mutex<Option<Stable>> = std::sync::Mutex::new(None);
 
-/// For a long-running process on the running host (the service): read `/proc/cpuinfo` and the
-/// hypervisor, firmware and container markers once, not at every probe. They cannot change
-/// while the process runs (a reboot ends it; a container's markers are fixed when it starts);
-/// the one exception, a CPU brought online, is seen after a restart or SIGHUP. Turning it off
-/// (or on again) forgets what was kept.
+/// For a long-running process on the running host (the service): read `/proc/cpuinfo`, CPUID,
+/// the hypervisor, firmware and container markers, the kernel command line, the running
+/// release's built-in modules and the namespace types (`/proc/self/ns`) once, not at every
+/// probe. They cannot change while the process runs (a reboot ends it; a container's markers are
+/// fixed when it starts); the one exception, a CPU brought online, is seen after a restart or
+/// SIGHUP. Turning it off (or on again) forgets what was kept.
 pub fn keep_stable_facts(on: bool) {
     KEEP_STABLE.store(on, std::sync::atomic::Ordering::Relaxed);
     kernel::forget_boot_fixed();
