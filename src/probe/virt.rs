@@ -173,7 +173,10 @@ pub fn probe(
 
     // Xen.
     let proc_xen = fs.exists("/proc/xen");
-    let caps = read_opt(fs, "/proc/xen/capabilities");
+    // (No /proc/xen, no file in it to open.)
+    let caps = proc_xen
+        .then(|| read_opt(fs, "/proc/xen/capabilities"))
+        .flatten();
     let features = fs.read_trimmed("/sys/hypervisor/properties/features").ok();
     let dom0_by_features = features
         .as_deref()
