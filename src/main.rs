@@ -4,8 +4,9 @@
 //! up an alternate signal stack to report stack overflows, a cost larger than many of the probe's
 //! reads. What of it the command needs is done here: file descriptors 0–2 are kept open (so no
 //! file the command opens can become its standard output), SIGPIPE is ignored (a closed pipe is
-//! an error that `main` handles), and standard output is flushed before returning. Arguments and
-//! the environment reach `std::env` as usual.
+//! an error that `main` handles), and standard output is flushed before returning. The arguments
+//! are taken from `argv` (musl, unlike glibc, does not hand them to `std::env::args` when Rust's
+//! own `main` is not used); the environment reaches `std::env` as usual.
 
 #![cfg_attr(not(test), no_main)]
 
@@ -29,7 +30,8 @@ extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc:
     keep_standard_fds_open();
     // SAFETY: setting a signal's disposition to SIG_IGN has no preconditions.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let code = run();
+    // SAFETY: as above.
+    let code = run(unsafe { arguments(argc, argv) });
     let _ = std::io::Write::flush(&mut std::io::stdout());
     code.into()
 }
@@ -48,6 +50,29 @@ unsafe fn names_serve(argc: libc::c_int, argv: *const *const libc::c_char) -> bo
         // SAFETY: each argument is a NUL-terminated string.
         !arg.is_null() && unsafe { std::ffi::CStr::from_ptr(arg) }.to_bytes() == b"serve"
     })
+}
+
+/// The command line as `std::env::args_os` gives it under Rust's own `main`.
+///
+/// # Safety
+/// `argv` holds `argc` valid NUL-terminated strings.
+#[cfg_attr(test, allow(dead_code))]
+unsafe fn arguments(
+    argc: libc::c_int,
+    argv: *const *const libc::c_char,
+) -> Vec<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    (0..argc.max(0) as usize)
+        .filter_map(|i| {
+            // SAFETY: i < argc, as the caller guarantees.
+            let arg = unsafe { *argv.add(i) };
+            // SAFETY: each argument is a NUL-terminated string.
+            (!arg.is_null()).then(|| {
+                std::ffi::OsStr::from_bytes(unsafe { std::ffi::CStr::from_ptr(arg) }.to_bytes())
+                    .to_os_string()
+            })
+        })
+        .collect()
 }
 
 /// Opens /dev/null on any of descriptors 0, 1 and 2 that is closed, as Rust's runtime does.
@@ -71,9 +96,9 @@ fn keep_standard_fds_open() {
 }
 
 #[cfg_attr(test, allow(dead_code))]
-fn run() -> u8 {
-    let parsed = cli::Cli::parse_common(std::env::args_os()).map(Ok);
-    let cli = match parsed.unwrap_or_else(cli::Cli::try_parse) {
+fn run(args: Vec<std::ffi::OsString>) -> u8 {
+    let parsed = cli::Cli::parse_common(args.iter().cloned()).map(Ok);
+    let cli = match parsed.unwrap_or_else(|| cli::Cli::try_parse_from(args)) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
