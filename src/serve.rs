@@ -196,7 +196,7 @@ impl Wake {
             return;
         };
         let ts = libc::timespec {
-            tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+            tv_sec: d.as_secs().min(i64::MAX as u64) as _,
             tv_nsec: d.subsec_nanos() as libc::c_long,
         };
         let mut pfd = libc::pollfd {
@@ -244,6 +244,15 @@ fn summary(r: &Report) -> String {
 
 /// How often, between probes, `/dev/kvm` and the module set are looked at for a change.
 const CHANGE_CHECK: Duration = Duration::from_secs(1);
+
+/// Give glibc's free heap memory back to the system (musl's allocator does so by itself).
+fn trim_heap() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free memory of glibc's heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// Probes between two returns of freed heap memory to the system.
 const TRIM_EVERY: u64 = 64;
@@ -407,12 +416,8 @@ pub fn run(opts: Options) -> Result<(), Error> {
         // Give freed heap back now and then, so fragments cannot pile up however long the service
         // runs; trimming every cycle would also hand back the pages the next probe is about to
         // use again (a page fault each). After a reload, the old table's memory goes back at once.
-        #[cfg(target_env = "gnu")]
         if probes % TRIM_EVERY == 1 || std::mem::take(&mut trim) {
-            // SAFETY: malloc_trim only releases free memory of glibc's heap.
-            unsafe {
-                libc::malloc_trim(0);
-            }
+            trim_heap();
         }
         if opts.cycles > 0 && probes >= opts.cycles {
             break;
@@ -484,8 +489,8 @@ fn write_outputs(
     // buffer would reach by doubling (copying it five times) and then give back.
     buf.clear();
     let json = match techs {
-        Some(t) => serde_json::to_writer(&mut *buf, &StatusView::new(status, t)),
-        None => serde_json::to_writer(&mut *buf, status),
+        Some(t) => serde_json::to_writer(render::VecWriter(buf), &StatusView::new(status, t)),
+        None => serde_json::to_writer(render::VecWriter(buf), status),
     };
     match json {
         Ok(()) => {
