@@ -299,7 +299,7 @@ fn unreadable_file() {
         std::fs::Permissions::from_mode(0o000),
     )
     .unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_virtprobe"));
+    let mut cmd = std::process::Command::new(bin_path());
     cmd.arg("--root").arg(dir.path()).arg("--json");
     // SAFETY: geteuid cannot fail. Root reads files whatever their mode, so drop to nobody.
     if unsafe { libc::geteuid() } == 0 {

@@ -50,7 +50,7 @@ fn unprivileged_run_gives_a_full_report() {
     }
     let as_root: serde_json::Value =
         serde_json::from_slice(&bin().arg("--json").output().unwrap().stdout).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_virtprobe"))
+    let out = std::process::Command::new(bin_path())
         .arg("--json")
         .uid(65534)
         .gid(65534)

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::util::*;
 
 fn serve(root: &Path, dir: &Path, interval: &str, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_virtprobe"))
+    Command::new(bin_path())
         .arg("--root")
         .arg(root)
         .args(["serve", "--interval", interval, "--status"])
@@ -171,7 +171,7 @@ fn prometheus_and_nfd_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let prom = dir.path().join("virtprobe.prom");
     let nfd = dir.path().join("virtprobe");
-    let out = Command::new(env!("CARGO_BIN_EXE_virtprobe"))
+    let out = Command::new(bin_path())
         .arg("--root")
         .arg(fixture("intel-vtx"))
         .args(["serve", "--cycles", "1", "--interval", "1s", "--status"])

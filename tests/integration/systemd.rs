@@ -34,9 +34,12 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// The binary to install: the release build beside this test's debug build when it is there (CI
-/// builds it), else this test's.
+/// The binary to install: the one `VIRTPROBE_TEST_BIN` names, else the release build beside this
+/// test's debug build when it is there (CI builds it), else this test's.
 fn binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("VIRTPROBE_TEST_BIN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
     let this = PathBuf::from(env!("CARGO_BIN_EXE_virtprobe"));
     let release = this
         .parent()

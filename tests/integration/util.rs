@@ -41,8 +41,17 @@ pub fn text(r: &Report) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// The binary the command-line tests run: this build's, or the one `VIRTPROBE_TEST_BIN` names
+/// (CI runs the tests again against the musl release build that way).
+pub fn bin_path() -> PathBuf {
+    std::env::var_os("VIRTPROBE_TEST_BIN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_virtprobe")))
+}
+
 pub fn bin() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("virtprobe").unwrap()
+    assert_cmd::Command::new(bin_path())
 }
 
 /// A corpus folder beside the checkout, if present.
