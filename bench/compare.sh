@@ -4,6 +4,13 @@
 # many cycles, and the release binary's size.
 #   bench/compare.sh [RUNS] [BATCHES]   (needs hyperfine and python3; absent peers are skipped)
 #
+# Two builds are measured: the static musl build, the one to deploy (README, "Performance"), and
+# the static glibc build that `cargo build --release` makes. The targets are judged on the musl
+# build when its Rust target is installed (`rustup target add x86_64-unknown-linux-musl`), else on
+# the glibc build. Beside them, three floors from examples/, built the same way: a program that
+# does nothing, one that only runs virtprobe's live KVM check, and one that only sleeps as the
+# service does, so a run shows what no change to virtprobe can take away.
+#
 # One benchmark run is BATCHES hyperfine runs of every command, RUNS/BATCHES runs each, the
 # commands in turn: on a shared virtual machine whose speed drifts over seconds, timing each
 # command in one block would compare different machines. The medians are over every run of the
@@ -13,13 +20,33 @@ cd "$(dirname "$0")/.."
 runs=${1:-400}
 batches=${2:-10}
 per=$(( (runs + batches - 1) / batches ))
+host=$(rustc -vV | sed -n 's/^host: //p')
+musl="$(uname -m)-unknown-linux-musl"
 cargo build --release --quiet
-bin=target/$(rustc -vV | sed -n 's/^host: //p')/release/virtprobe
+glibc_bin=target/$host/release/virtprobe
+if rustup target list --installed 2>/dev/null | grep -qx "$musl"; then
+  cargo build --release --quiet --target "$musl"
+  # The examples pull in the dev-dependencies, one of which compiles a line of C: the system's
+  # C compiler does for it (nothing of it is linked into the floors).
+  env "CC_${musl//-/_}=${CC:-cc}" cargo build --release --quiet --target "$musl" --examples
+  bin=target/$musl/release/virtprobe
+  floors=target/$musl/release/examples
+  build=musl
+else
+  echo "($musl is not installed: the targets are judged on the glibc build)"
+  cargo build --release --quiet --examples
+  bin=$glibc_bin
+  floors=target/$host/release/examples
+  build=glibc
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 cmds=("$bin --json")
-names=(virtprobe)
+names=("virtprobe")
+if [ "$build" = musl ]; then cmds+=("$glibc_bin --json"); names+=("virtprobe-glibc"); fi
+cmds+=("$floors/floor_nothing" "$floors/floor_kvm_check")
+names+=("floor:start-up" "floor:kvm-check")
 for peer in lscpu systemd-detect-virt kvm-ok virt-host-validate virt-what; do
   if command -v "$peer" >/dev/null 2>&1; then cmds+=("$peer"); names+=("$peer"); fi
 done
@@ -30,49 +57,73 @@ for b in $(seq "$batches"); do
     "${cmds[@]}" >/dev/null 2>&1
 done
 
-python3 - "$out" "$batches" "${names[@]}" <<'PY'
+python3 - "$out" "$batches" "$build" "${names[@]}" <<'PY'
 import json, statistics, sys
-out, batches, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+out, batches, build, names = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+results = [json.load(open(f"{out}/h{b}.json"))["results"] for b in range(1, batches + 1)]
 times = {n: [] for n in names}
-for b in range(1, batches + 1):
-    for n, r in zip(names, json.load(open(f"{out}/h{b}.json"))["results"]):
+for rs in results:
+    for n, r in zip(names, rs):
         times[n].extend(r["times"])
 med = {n: statistics.median(t) * 1000 for n, t in times.items()}
+label = {
+    "virtprobe": f"virtprobe --json ({build})",
+    "virtprobe-glibc": "virtprobe --json (glibc)",
+    "floor:start-up": f"floor: start-up alone ({build})",
+    "floor:kvm-check": f"floor: + KVM check ({build})",
+}
 print(f"median wall time (ms), {len(times[names[0]])} runs each in {batches} alternating batches:")
 for n in names:
-    print(f"  {n:20s} {med[n]:7.2f}")
+    print(f"  {label.get(n, n):28s} {med[n]:7.2f}")
 v = med["virtprobe"]
 if "lscpu" in med:
     # The spread between batches shows how much of the gap is the machine's state at the time.
     per = []
-    for b in range(1, batches + 1):
-        r = {n: x for n, x in zip(names, json.load(open(f"{out}/h{b}.json"))["results"])}
+    for rs in results:
+        r = dict(zip(names, rs))
         per.append(statistics.median(r["virtprobe"]["times"]) / statistics.median(r["lscpu"]["times"]))
     print("  virtprobe / lscpu per batch: " + " ".join(f"{x:.2f}" for x in per))
+    kvm = med["floor:kvm-check"] - med["floor:start-up"]
+    print(f"  the live KVM check alone: {kvm:.2f} ms = {kvm / med['lscpu']:.2f} x lscpu")
 for peer, target in (("lscpu", 1.0), ("virt-host-validate", 0.2)):
     if peer in med:
         ratio = v / med[peer]
         print(f"  virtprobe / {peer:18s} {ratio:5.2f}  (target <= {target})  {'met' if ratio <= target else 'NOT met'}")
+        if "virtprobe-glibc" in med:
+            print(f"    (glibc build: {med['virtprobe-glibc'] / med[peer]:.2f})")
 PY
 
 # The service: thousands of cycles at --interval 10ms; resident memory and CPU time per cycle
 # measured between the 1000th and the 4000th probe (from /proc), so start-up is not counted.
-"$bin" serve --interval 10ms --status "$out/status.json" 2>/dev/null &
-pid=$!
-sample() {  # prints: probes rss_kib cpu_ticks
-  local p; p=$(python3 -c "import json;print(json.load(open('$out/status.json'))['service']['probes'])" 2>/dev/null || echo 0)
-  echo "$p $(awk '/VmRSS/{print $2}' /proc/$pid/status) $(awk '{print $14+$15}' /proc/$pid/stat)"
-}
-wait_for() { while [ "$(sample | cut -d' ' -f1)" -lt "$1" ]; do sleep 0.2; done; }
-wait_for 1000; read -r p1 r1 c1 < <(sample)
-wait_for 4000; read -r p2 r2 c2 < <(sample)
-kill $pid; wait $pid 2>/dev/null || true
-python3 - "$p1" "$r1" "$c1" "$p2" "$r2" "$c2" "$(getconf CLK_TCK)" <<'PY'
+serve() {  # serve BINARY LABEL
+  local b=$1 label=$2 pid p1 r1 c1 p2 r2 c2
+  rm -f "$out/status.json"
+  "$b" serve --interval 10ms --status "$out/status.json" 2>/dev/null &
+  pid=$!
+  sample() {  # prints: probes rss_kib cpu_ticks
+    local p; p=$(python3 -c "import json;print(json.load(open('$out/status.json'))['service']['probes'])" 2>/dev/null || echo 0)
+    echo "$p $(awk '/VmRSS/{print $2}' /proc/$pid/status) $(awk '{print $14+$15}' /proc/$pid/stat)"
+  }
+  wait_for() { while [ "$(sample | cut -d' ' -f1)" -lt "$1" ]; do sleep 0.2; done; }
+  wait_for 1000; read -r p1 r1 c1 < <(sample)
+  wait_for 4000; read -r p2 r2 c2 < <(sample)
+  kill $pid; wait $pid 2>/dev/null || true
+  python3 - "$label" "$p1" "$r1" "$c1" "$p2" "$r2" "$c2" "$(getconf CLK_TCK)" <<'PY'
 import sys
-p1, r1, c1, p2, r2, c2, hz = map(int, sys.argv[1:])
+label = sys.argv[1]
+p1, r1, c1, p2, r2, c2, hz = map(int, sys.argv[2:])
 cpu = (c2 - c1) / hz / (p2 - p1) * 1e6
-print(f"serve: RSS {r1/1024:.2f} MiB after {p1} probes, {r2/1024:.2f} MiB after {p2} (target <= 4, no growth); "
+print(f"serve ({label}): RSS {r1/1024:.2f} MiB after {p1} probes, {r2/1024:.2f} MiB after {p2} (target <= 4, no growth); "
       f"CPU per cycle {cpu:.0f} us (target <= 300)")
 PY
-size=$(stat -c %s "$bin")
-echo "release binary: $(python3 -c "print(f'{$size/1e6:.2f}')") MB (target <= 5)"
+}
+serve "$bin" "$build"
+if [ "$build" = musl ]; then serve "$glibc_bin" glibc; fi
+# What waking from the same sleep costs a process that does nothing else (3000 cycles).
+echo "  floor: the sleep alone costs $("$floors/floor_sleep_cycles" 3000 10) us of CPU per cycle"
+mb() { python3 -c "import os,sys; print(f'{os.stat(sys.argv[1]).st_size/1e6:.2f}')" "$1"; }
+if [ "$build" = musl ]; then
+  echo "release binary: $(mb "$bin") MB musl, $(mb "$glibc_bin") MB glibc (target <= 5)"
+else
+  echo "release binary: $(mb "$bin") MB (target <= 5)"
+fi

@@ -8,7 +8,7 @@ fn main() {
     let n: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(4000);
     let ms: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let ts = libc::timespec {
-        tv_sec: (ms / 1000) as libc::time_t,
+        tv_sec: (ms / 1000) as _,
         tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long,
     };
     for _ in 0..n {
