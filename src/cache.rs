@@ -1,7 +1,8 @@
-//! A cache, for the current boot, of two answers that are costly to derive and change only with
-//! files whose identity says so: the kernel config options the table reads (inflating
-//! `/proc/config.gz` and scanning its 10 000 lines) and the tool search (listing the bin folders).
-//! The KVM check is never cached: every run opens `/dev/kvm` and creates a VM.
+//! A cache, for the current boot, of answers that are costly to derive and change only with
+//! files whose identity says so, or not at all while the machine runs: the kernel config options
+//! the table reads (inflating `/proc/config.gz` and scanning its 10 000 lines), the tool search
+//! (listing the bin folders) and the CPUID leaves asked (each an exit to the hypervisor in a
+//! virtual machine). The KVM check is never cached: every run opens `/dev/kvm` and creates a VM.
 //!
 //! Reads `/proc/sys/kernel/random/boot_id` and the cache file; writes the cache file when an
 //! answer was derived afresh. The file lives in `$VIRTPROBE_CACHE_DIR`, else systemd's
@@ -9,7 +10,8 @@
 //! others: tmpfs folders that a reboot empties. An entry is used only when the boot id, the
 //! virtprobe version and every key match: the config file's path, device, inode, size and mtime,
 //! the kernel release and the options wanted; each bin folder's device, inode and mtime (adding
-//! or removing a program changes its folder's mtime) and the names wanted. A missing, foreign,
+//! or removing a program changes its folder's mtime) and the names wanted; for CPUID, the boot
+//! alone (a leaf not in the file is asked of the CPU and added). A missing, foreign,
 //! stale or damaged file is ignored and replaced. Only the running host (no `--root`) uses it, and
 //! not `capture`, which must read the files themselves. `--no-cache` turns it off.
 
@@ -18,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use crate::probe::cpuid::{CPUID_CACHE, CpuidCache};
 use crate::probe::kernel::{CONFIG_CACHE, ConfigCache};
 use crate::probe::{TOOLS_CACHE, ToolsCache};
 
@@ -27,12 +30,13 @@ static LOADED: AtomicBool = AtomicBool::new(false);
 static DIRTY: AtomicBool = AtomicBool::new(false);
 
 /// The file's name carries its format: a change of the cached types changes the name.
-const FILE: &str = "cache.v2";
+const FILE: &str = "cache.v3";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entries {
     config: ConfigCache,
     tools: ToolsCache,
+    cpuid: CpuidCache,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -108,6 +112,7 @@ pub(crate) fn load() {
     tracing::debug!(
         config = entries.config.is_some(),
         tools = entries.tools.is_some(),
+        cpuid = entries.cpuid.is_some(),
         "cache loaded"
     );
     if let (Some(c), Ok(mut cache)) = (entries.config, CONFIG_CACHE.lock())
@@ -120,6 +125,11 @@ pub(crate) fn load() {
     {
         *cache = Some(t);
     }
+    if let (Some(c), Ok(mut cache)) = (entries.cpuid, CPUID_CACHE.lock())
+        && cache.is_none()
+    {
+        *cache = Some(c);
+    }
 }
 
 /// Write the in-memory caches to the file when an answer was derived afresh. Failures are logged
@@ -131,6 +141,7 @@ pub(crate) fn store() {
     let now = Entries {
         config: CONFIG_CACHE.lock().map(|c| c.clone()).unwrap_or(None),
         tools: TOOLS_CACHE.lock().map(|c| c.clone()).unwrap_or(None),
+        cpuid: CPUID_CACHE.lock().map(|c| c.clone()).unwrap_or(None),
     };
     let result = (|| -> std::io::Result<()> {
         let dir = dir().ok_or_else(|| std::io::Error::other("no cache folder"))?;

@@ -9,6 +9,33 @@ use raw_cpuid::{CpuId, CpuIdResult};
 
 use super::live::Live;
 
+/// The CPUID answers of this boot, as the per-boot cache (`crate::cache`) keeps them: the leaf,
+/// the subleaf and the four registers. CPUID answers do not change while a machine runs (a
+/// virtual machine keeps its CPU model across migrations), and in a virtual machine each
+/// instruction is an exit to the hypervisor: five of them cost 60 µs of a 2 ms run.
+pub(crate) type CpuidCache = Option<Vec<((u32, u32), [u32; 4])>>;
+
+/// The running CPU's answers asked so far (filled from the cache file, or by the instruction).
+pub(crate) static CPUID_CACHE: std::sync::Mutex<CpuidCache> = std::sync::Mutex::new(None);
+
+/// The cached answer for a leaf, if any.
+pub(crate) fn cached(leaf: u32, sub: u32) -> Option<[u32; 4]> {
+    let cache = CPUID_CACHE.lock().ok()?;
+    cache
+        .as_ref()?
+        .iter()
+        .find(|(k, _)| *k == (leaf, sub))
+        .map(|(_, r)| *r)
+}
+
+/// Keep an answer the CPU just gave, for the cache file.
+pub(crate) fn remember(leaf: u32, sub: u32, r: [u32; 4]) {
+    if let Ok(mut cache) = CPUID_CACHE.lock() {
+        cache.get_or_insert_with(Vec::new).push(((leaf, sub), r));
+        crate::cache::mark_dirty();
+    }
+}
+
 /// What CPUID says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CpuidFacts {

@@ -1,5 +1,5 @@
-//! The per-boot cache of the kernel config options and the tool search: same answers cold, warm,
-//! damaged and disabled.
+//! The per-boot cache of the kernel config options, the tool search and the CPUID answers: same
+//! answers cold, warm, damaged and disabled.
 
 use crate::util::*;
 
@@ -24,7 +24,7 @@ fn cache_gives_the_same_report_cold_warm_damaged_and_off() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("cache.v2");
+    let file = dir.path().join("cache.v3");
     let cold = report_in(dir.path(), &[]);
     assert!(file.exists(), "the first run writes the cache");
     let written = std::fs::read(&file).unwrap();
@@ -47,7 +47,7 @@ fn cache_gives_the_same_report_cold_warm_damaged_and_off() {
     let off = tempfile::tempdir().unwrap();
     assert_eq!(report_in(off.path(), &["--no-cache"]), cold);
     assert!(
-        !off.path().join("cache.v2").exists(),
+        !off.path().join("cache.v3").exists(),
         "--no-cache writes nothing"
     );
 }
@@ -79,6 +79,10 @@ fn log_lines_appear_only_when_asked_for() {
         debug.contains("DEBUG") && debug.contains("virtprobe::cache") && debug.contains("cache"),
         "{debug}"
     );
+    // By now the cache holds the CPUID answers too (x86 only: elsewhere there are none).
+    if cfg!(any(target_arch = "x86_64", target_arch = "x86")) {
+        assert!(debug.contains("cpuid=true"), "{debug}");
+    }
     // A target filter that leaves the cache out.
     let other = run(Some("virtprobe::serve=debug,warn"));
     assert!(other.is_empty(), "{other}");
