@@ -1,7 +1,7 @@
 //! Raw CPUID (x86), read with raw-cpuid through the [`Live`] source.
 //!
-//! Reads no files. On a live x86 host the CPU answers; on a captured tree the answers recorded in
-//! `virtprobe-live.json`. Leaf 1 ECX bit 5 is VMX, leaf 0x80000001 ECX bit 2 is SVM, leaf 1 ECX bit
+//! Reads no files. On a live x86 host the CPU answers, once per boot (the per-boot cache keeps
+//! its answers); on a captured tree the answers recorded in `virtprobe-live.json`. Leaf 1 ECX bit 5 is VMX, leaf 0x80000001 ECX bit 2 is SVM, leaf 1 ECX bit
 //! 31 says a hypervisor is present and leaf 0x40000000 names it. Comparing these with the flags the
 //! kernel shows in `/proc/cpuinfo` tells "the CPU lacks VT" from "the firmware disabled it".
 
