@@ -24,20 +24,28 @@ host=$(rustc -vV | sed -n 's/^host: //p')
 musl="$(uname -m)-unknown-linux-musl"
 cargo build --release --quiet
 glibc_bin=target/$host/release/virtprobe
+floors=
 if rustup target list --installed 2>/dev/null | grep -qx "$musl"; then
   cargo build --release --quiet --target "$musl"
+  bin=target/$musl/release/virtprobe
+  build=musl
   # The examples pull in the dev-dependencies, one of which compiles a line of C: the system's
   # C compiler does for it (nothing of it is linked into the floors).
-  env "CC_${musl//-/_}=${CC:-cc}" cargo build --release --quiet --target "$musl" --examples
-  bin=target/$musl/release/virtprobe
-  floors=target/$musl/release/examples
-  build=musl
+  if env "CC_${musl//-/_}=${CC:-cc}" cargo build --release --quiet --target "$musl" --examples; then
+    floors=target/$musl/release/examples
+    floor_build=musl
+  else
+    echo "(the examples did not build for $musl: the floors are the glibc build's)"
+  fi
 else
   echo "($musl is not installed: the targets are judged on the glibc build)"
-  cargo build --release --quiet --examples
   bin=$glibc_bin
-  floors=target/$host/release/examples
   build=glibc
+fi
+if [ -z "${floors:-}" ]; then
+  cargo build --release --quiet --examples
+  floors=target/$host/release/examples
+  floor_build=glibc
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -57,9 +65,9 @@ for b in $(seq "$batches"); do
     "${cmds[@]}" >/dev/null 2>&1
 done
 
-python3 - "$out" "$batches" "$build" "${names[@]}" <<'PY'
+python3 - "$out" "$batches" "$build" "$floor_build" "${names[@]}" <<'PY'
 import json, statistics, sys
-out, batches, build, names = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+out, batches, build, floor_build, names = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:]
 results = [json.load(open(f"{out}/h{b}.json"))["results"] for b in range(1, batches + 1)]
 times = {n: [] for n in names}
 for rs in results:
@@ -69,8 +77,8 @@ med = {n: statistics.median(t) * 1000 for n, t in times.items()}
 label = {
     "virtprobe": f"virtprobe --json ({build})",
     "virtprobe-glibc": "virtprobe --json (glibc)",
-    "floor:start-up": f"floor: start-up alone ({build})",
-    "floor:kvm-check": f"floor: + KVM check ({build})",
+    "floor:start-up": f"floor: start-up alone ({floor_build})",
+    "floor:kvm-check": f"floor: + KVM check ({floor_build})",
 }
 print(f"median wall time (ms), {len(times[names[0]])} runs each in {batches} alternating batches:")
 for n in names:
