@@ -1,8 +1,8 @@
 //! A cache, for the current boot, of answers that are costly to derive and change only with
 //! files whose identity says so, or not at all while the machine runs: the kernel config options
 //! the table reads (inflating `/proc/config.gz` and scanning its 10 000 lines), the tool search
-//! (listing the bin folders) and the CPUID leaves asked (each an exit to the hypervisor in a
-//! virtual machine). The KVM check is never cached: every run opens `/dev/kvm` and creates a VM.
+//! (listing the bin folders) and what CPUID said (each instruction an exit to the hypervisor in
+//! a virtual machine). The KVM check is never cached: every run opens `/dev/kvm` and creates a VM.
 //!
 //! Reads `/proc/sys/kernel/random/boot_id` and the cache file; writes the cache file when an
 //! answer was derived afresh. The file lives in `$VIRTPROBE_CACHE_DIR`, else systemd's
@@ -11,7 +11,7 @@
 //! virtprobe version and every key match: the config file's path, device, inode, size and mtime,
 //! the kernel release and the options wanted; each bin folder's device, inode and mtime (adding
 //! or removing a program changes its folder's mtime) and the names wanted; for CPUID, the boot
-//! alone (a leaf not in the file is asked of the CPU and added). A missing, foreign,
+//! alone. A missing, foreign,
 //! stale or damaged file is ignored and replaced. Only the running host (no `--root`) uses it, and
 //! not `capture`, which must read the files themselves. `--no-cache` turns it off.
 
@@ -30,7 +30,7 @@ static LOADED: AtomicBool = AtomicBool::new(false);
 static DIRTY: AtomicBool = AtomicBool::new(false);
 
 /// The file's name carries its format: a change of the cached types changes the name.
-const FILE: &str = "cache.v3";
+const FILE: &str = "cache.v4";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entries {

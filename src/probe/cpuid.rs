@@ -1,43 +1,28 @@
 //! Raw CPUID (x86), read with raw-cpuid through the [`Live`] source.
 //!
 //! Reads no files. On a live x86 host the CPU answers, once per boot (the per-boot cache keeps
-//! its answers); on a captured tree the answers recorded in `virtprobe-live.json`. Leaf 1 ECX bit 5 is VMX, leaf 0x80000001 ECX bit 2 is SVM, leaf 1 ECX bit
-//! 31 says a hypervisor is present and leaf 0x40000000 names it. Comparing these with the flags the
-//! kernel shows in `/proc/cpuinfo` tells "the CPU lacks VT" from "the firmware disabled it".
+//! what it said); on a captured tree the answers recorded in `virtprobe-live.json`. Leaf 1 ECX
+//! bit 5 is VMX, leaf 0x80000001 ECX bit 2 is SVM, leaf 1 ECX bit 31 says a hypervisor is present
+//! and leaf 0x40000000 names it. Comparing these with the flags the kernel shows in
+//! `/proc/cpuinfo` tells "the CPU lacks VT" from "the firmware disabled it".
 
 use raw_cpuid::{CpuId, CpuIdResult};
+use serde::{Deserialize, Serialize};
 
 use super::live::Live;
 
-/// The CPUID answers of this boot, as the per-boot cache (`crate::cache`) keeps them: the leaf,
-/// the subleaf and the four registers. CPUID answers do not change while a machine runs (a
-/// virtual machine keeps its CPU model across migrations), and in a virtual machine each
-/// instruction is an exit to the hypervisor: five of them cost 60 µs of a 2 ms run.
-pub(crate) type CpuidCache = Option<Vec<((u32, u32), [u32; 4])>>;
+/// What CPUID said on this boot, as the per-boot cache (`crate::cache`) keeps it. It cannot
+/// change while the machine runs (a virtual machine keeps its CPU model across migrations), and
+/// in a virtual machine each CPUID instruction is an exit to the hypervisor: the five asked cost
+/// 60 µs of a 2 ms run. What is kept is what the probe derives, the same on every CPU of the
+/// machine (the raw registers are not: leaf 1 carries the APIC id of the CPU that answered).
+pub(crate) type CpuidCache = Option<CpuidFacts>;
 
-/// The running CPU's answers asked so far (filled from the cache file, or by the instruction).
+/// This boot's CPUID facts, from the cache file or from the first read.
 pub(crate) static CPUID_CACHE: std::sync::Mutex<CpuidCache> = std::sync::Mutex::new(None);
 
-/// The cached answer for a leaf, if any.
-pub(crate) fn cached(leaf: u32, sub: u32) -> Option<[u32; 4]> {
-    let cache = CPUID_CACHE.lock().ok()?;
-    cache
-        .as_ref()?
-        .iter()
-        .find(|(k, _)| *k == (leaf, sub))
-        .map(|(_, r)| *r)
-}
-
-/// Keep an answer the CPU just gave, for the cache file.
-pub(crate) fn remember(leaf: u32, sub: u32, r: [u32; 4]) {
-    if let Ok(mut cache) = CPUID_CACHE.lock() {
-        cache.get_or_insert_with(Vec::new).push(((leaf, sub), r));
-        crate::cache::mark_dirty();
-    }
-}
-
 /// What CPUID says.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CpuidFacts {
     /// Vendor string (`GenuineIntel`, `AuthenticAMD`…).
     pub vendor: String,
@@ -63,7 +48,24 @@ pub const LEAVES: &[(u32, u32)] = &[
 ];
 
 /// Read CPUID through `live`; `None` when it has none (not x86, or a tree without a capture).
+/// On the running host, what an earlier read of this boot found, when the cache has it.
 pub fn read(live: &dyn Live) -> Option<CpuidFacts> {
+    if !live.is_native() {
+        return ask(live);
+    }
+    if let Some(c) = CPUID_CACHE.lock().ok().and_then(|c| c.clone()) {
+        return Some(c);
+    }
+    let facts = ask(live)?;
+    if let Ok(mut cache) = CPUID_CACHE.lock() {
+        *cache = Some(facts.clone());
+        crate::cache::mark_dirty();
+    }
+    Some(facts)
+}
+
+/// Ask the CPU (or the capture) through `live`.
+fn ask(live: &dyn Live) -> Option<CpuidFacts> {
     // Each leaf is asked once: raw-cpuid reads leaf 0 again for the vendor, and in a virtual
     // machine every CPUID instruction is an exit to the hypervisor (8 µs on the machine where
     // virtprobe is benchmarked).

@@ -180,16 +180,10 @@ impl Live for Native {
         use std::arch::x86::__cpuid_count;
         #[cfg(target_arch = "x86_64")]
         use std::arch::x86_64::__cpuid_count;
-        // This boot's answer from the per-boot cache, when it has it (see `cpuid::CpuidCache`).
-        if let Some(r) = super::cpuid::cached(leaf, sub) {
-            return Some(r);
-        }
         // CPUID is available on every x86_64 CPU and every i686 CPU Rust targets; out-of-range
         // leaves return data of the highest basic leaf, which callers bound by leaf 0 / 0x80000000.
         let r = __cpuid_count(leaf, sub);
-        let r = [r.eax, r.ebx, r.ecx, r.edx];
-        super::cpuid::remember(leaf, sub, r);
-        Some(r)
+        Some([r.eax, r.ebx, r.ecx, r.edx])
     }
 
     #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
