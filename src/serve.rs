@@ -5,8 +5,9 @@
 //! if so it probes at once. In between it sleeps until the next of these (signals wake it through a
 //! pipe), so an idle service wakes once a second, not twenty times. Every output is written
 //! atomically: a temporary file in the same folder renamed over the old one, so a reader never
-//! sees a partial file; when a verdict changed, the file and the folder are also fsynced. A write that fails (folder missing, read-only, full) is logged with its path and
-//! retried at the next probe; the last good file stays. systemd: READY=1 after the first probe,
+//! sees a partial file; when a verdict changed, the file and the folder are also fsynced. A write
+//! that fails (folder missing, read-only, full) is logged with its path and retried at the next
+//! probe; the last good file stays. systemd: READY=1 after the first probe,
 //! STATUS= with a summary, WATCHDOG=1 when WatchdogSec is set; SIGTERM and SIGINT stop within a
 //! second; SIGHUP reloads the data file. Host files read: those of the probe, plus `/sys/module`
 //! and `/dev/kvm` for the change check.

@@ -37,8 +37,8 @@ fn is_root() -> bool {
 /// The binary to install: the one `VIRTPROBE_TEST_BIN` names, else the release build beside this
 /// test's debug build when it is there (CI builds it), else this test's.
 fn binary() -> PathBuf {
-    if let Some(p) = std::env::var_os("VIRTPROBE_TEST_BIN").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+    if let Some(p) = bin_override() {
+        return p;
     }
     let this = PathBuf::from(env!("CARGO_BIN_EXE_virtprobe"));
     let release = this

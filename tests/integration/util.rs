@@ -41,13 +41,17 @@ pub fn text(r: &Report) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// The binary the command-line tests run: this build's, or the one `VIRTPROBE_TEST_BIN` names
-/// (CI runs the tests again against the musl release build that way).
-pub fn bin_path() -> PathBuf {
+/// The binary `VIRTPROBE_TEST_BIN` names, if it is set (CI runs the tests again against the musl
+/// release build that way).
+pub fn bin_override() -> Option<PathBuf> {
     std::env::var_os("VIRTPROBE_TEST_BIN")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_virtprobe")))
+}
+
+/// The binary the command-line tests run: [`bin_override`]'s, else this build's.
+pub fn bin_path() -> PathBuf {
+    bin_override().unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_virtprobe")))
 }
 
 pub fn bin() -> assert_cmd::Command {
