@@ -153,7 +153,7 @@ pub(crate) fn store() {
         };
         let bytes = postcard::to_stdvec(&disk).map_err(std::io::Error::other)?;
         std::fs::create_dir_all(&dir)?;
-        crate::serve::write_replacing(&dir.join(FILE), &bytes, false)
+        crate::swap::write_replacing(&dir.join(FILE), &bytes, false)
     })();
     if let Err(e) = result {
         tracing::debug!(error = %e, "cache not written");

@@ -18,6 +18,7 @@ pub mod render;
 pub mod report;
 pub mod rules;
 pub mod serve;
+pub mod swap;
 pub mod version;
 
 use std::path::{Path, PathBuf};

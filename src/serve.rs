@@ -4,16 +4,14 @@
 //! whether `/dev/kvm` appeared or vanished or the module set (`/sys/module`'s link count) changed;
 //! if so it probes at once. In between it sleeps until the next of these (signals wake it through a
 //! pipe), so an idle service wakes once a second, not twenty times. Every output is written
-//! atomically: a temporary file in the same folder renamed over the old one, so a reader never
-//! sees a partial file; when a verdict changed, the file and the folder are also fsynced. A write
-//! that fails (folder missing, read-only, full) is logged with its path and retried at the next
-//! probe; the last good file stays. systemd: READY=1 after the first probe,
-//! STATUS= with a summary, WATCHDOG=1 when WatchdogSec is set; SIGTERM and SIGINT stop within a
-//! second; SIGHUP reloads the data file. Host files read: those of the probe, plus `/sys/module`
+//! atomically, so a reader never sees a partial file: a hidden spare in the same folder is
+//! rewritten and then exchanged with the output ([`crate::swap`]); when a verdict changed, the file
+//! and the folder are also fsynced. A write that fails (folder missing, read-only, full) is logged
+//! with its path and retried at the next probe; the last good file stays. systemd: READY=1 after
+//! the first probe, STATUS= with a summary, WATCHDOG=1 when WatchdogSec is set; SIGTERM and SIGINT
+//! stop within a second; SIGHUP reloads the data file. Host files read: those of the probe, plus `/sys/module`
 //! and `/dev/kvm` for the change check.
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +22,7 @@ use serde::Serialize;
 use crate::render::{self, Render};
 use crate::report::{Report, Verdict};
 use crate::rules::{Table, Text};
+use crate::swap::Swapped;
 use crate::{Error, live_sources, load_table, open_host};
 
 /// Options of the service.
@@ -114,30 +113,6 @@ impl<'a> StatusView<'a> {
             service: &status.service,
         }
     }
-}
-
-/// Replace `path` by a file holding `bytes`: a reader sees the old file or the new one, never a
-/// part. With `durable`, the data and the rename also reach the disk before this returns (two
-/// fsyncs: most of a cycle's cost); without, a crash may keep the previous version.
-pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".virtprobe.")
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o644))
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    if durable {
-        tmp.as_file().sync_all()?;
-    }
-    tmp.persist(path).map_err(|e| e.error)?;
-    if durable {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 /// What the between-probe check watches: whether `/dev/kvm` exists and the link count of
@@ -304,6 +279,8 @@ pub fn run(opts: Options) -> Result<(), Error> {
     let mut reloaded = false;
     let mut trim = false;
     let mut out_buf: Vec<u8> = Vec::new();
+    // The status, Prometheus and NFD files, each swapped with a spare at every probe.
+    let mut files = [Swapped::new(), Swapped::new(), Swapped::new()];
     tracing::info!(interval = ?opts.interval, status = %opts.status.display(), "virtprobe serve starting");
     loop {
         if hup.swap(false, Ordering::SeqCst) {
@@ -402,6 +379,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
                 took,
                 changed,
                 &mut out_buf,
+                &mut files,
             );
             previous = Some((facts, status.report.technologies));
             if !notified_ready {
@@ -435,6 +413,7 @@ pub fn run(opts: Options) -> Result<(), Error> {
             if term.load(Ordering::SeqCst) {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
                 tracing::info!("stopping");
+                finish(&opts, &mut files);
                 return Ok(());
             }
             if hup.load(Ordering::SeqCst) {
@@ -470,10 +449,30 @@ pub fn run(opts: Options) -> Result<(), Error> {
         }
         if term.load(Ordering::SeqCst) {
             let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+            finish(&opts, &mut files);
             return Ok(());
         }
     }
+    finish(&opts, &mut files);
     Ok(())
+}
+
+/// The outputs' paths, in the order of the writers kept for them.
+fn output_paths(opts: &Options) -> [Option<&Path>; 3] {
+    [
+        Some(opts.status.as_path()),
+        opts.prometheus.as_deref(),
+        opts.nfd.as_deref(),
+    ]
+}
+
+/// Remove the outputs' spares; the outputs stay.
+fn finish(opts: &Options, files: &mut [Swapped; 3]) {
+    for (path, file) in output_paths(opts).into_iter().zip(files) {
+        if let Some(path) = path {
+            file.finish(path);
+        }
+    }
 }
 
 /// Write the three outputs; `durable` when the verdicts changed (or on the first probe): the
@@ -485,7 +484,9 @@ fn write_outputs(
     took: Duration,
     durable: bool,
     buf: &mut Vec<u8>,
+    files: &mut [Swapped; 3],
 ) {
+    let [status_file, prometheus_file, nfd_file] = files;
     // One buffer for every output of every probe: the status is about 100 KB, which a fresh
     // buffer would reach by doubling (copying it five times) and then give back.
     buf.clear();
@@ -496,7 +497,7 @@ fn write_outputs(
     match json {
         Ok(()) => {
             buf.push(b'\n');
-            if let Err(e) = write_replacing(&opts.status, buf, durable) {
+            if let Err(e) = status_file.write(&opts.status, buf, durable) {
                 tracing::error!(path = %opts.status.display(), error = %e, "cannot write the status file; keeping the last good one, retrying next probe");
             }
         }
@@ -510,15 +511,15 @@ fn write_outputs(
         finished: Some(now),
         expiry: Some(now + (opts.interval * 3).max(Duration::from_secs(60))),
     };
-    let outputs: [(&Option<PathBuf>, &dyn Render); 2] = [
-        (&opts.prometheus, &render::Prometheus),
-        (&opts.nfd, &render::Nfd),
+    let outputs: [(&Option<PathBuf>, &dyn Render, &mut Swapped); 2] = [
+        (&opts.prometheus, &render::Prometheus, prometheus_file),
+        (&opts.nfd, &render::Nfd, nfd_file),
     ];
-    for (path, r) in outputs {
+    for (path, r, file) in outputs {
         let Some(path) = path else { continue };
         buf.clear();
         if r.render(&status.report, &ctx, &mut *buf).is_ok()
-            && let Err(e) = write_replacing(path, buf, durable)
+            && let Err(e) = file.write(path, buf, durable)
         {
             tracing::error!(path = %path.display(), error = %e, "cannot write output; retrying next probe");
         }

@@ -1,0 +1,328 @@
+//! An output file the service rewrites at every probe, kept current by swapping two files.
+//!
+//! Writing a new file and renaming it over the old one is the classic atomic replacement, and on
+//! ext4 it is the dearest part of a probe: a new inode each time, the old one's blocks freed (a
+//! discard on a disk mounted with `discard`), and, because the rename replaces a file, ext4 flushing
+//! the new file's data at once (`auto_da_alloc`). So the service keeps two files in the output's
+//! folder: the output itself and a hidden spare, `.NAME.virtprobe-spare`. Each probe writes the
+//! spare in place (its blocks are already allocated) and exchanges the two names in one
+//! `renameat2(RENAME_EXCHANGE)`: a reader opening the output gets the old file or the new one,
+//! whole, as with a rename. The file that was the output becomes the spare for the next probe.
+//!
+//! A reader that opened the output may still hold it when it has become the spare and is about to
+//! be rewritten. Before writing the spare, the service takes a write lease on it
+//! (`fcntl(F_SETLEASE, F_WRLCK)`), which the kernel grants only when no one else has the file open
+//! or mapped; when someone does, that file is left to them and a new spare is made. So a file a
+//! reader holds never changes under it.
+//!
+//! Where the folder's file system cannot exchange names or grant leases, every write is the
+//! classic new file renamed over the old one ([`write_replacing`]). When `durable`, the data and
+//! the exchange are fsynced; between verdict changes they are not, so after a power loss (not a
+//! crash of the service) a status on a disk may hold an older or partly older version until the
+//! first probe of the next start, which is durable.
+//!
+//! Files written: the output, its spare (removed when the service stops), and for a new spare a
+//! temporary `.virtprobe.*.tmp` renamed to the spare's name.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Replace `path` by a file holding `bytes`: a reader sees the old file or the new one, never a
+/// part. With `durable`, the data and the rename also reach the disk before this returns (two
+/// fsyncs); without, a crash may keep the previous version.
+pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+    let dir = folder(path);
+    let mut tmp = new_temp(dir)?;
+    tmp.write_all(bytes)?;
+    if durable {
+        tmp.as_file().sync_all()?;
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    if durable {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn folder(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+fn new_temp(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".virtprobe.")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+}
+
+/// One output kept current by swapping it with a spare (see the module documentation). Holds no
+/// file open between writes (an open file would keep its file system from being remounted
+/// read-only).
+pub struct Swapped {
+    /// Set when the folder cannot exchange names or grant leases: every write replaces the file.
+    plain: bool,
+}
+
+fn cvt(r: libc::c_int) -> std::io::Result<()> {
+    if r == -1 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn cstr(p: &Path) -> std::io::Result<std::ffi::CString> {
+    std::ffi::CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in path"))
+}
+
+/// Take (`F_WRLCK`) or drop (`F_UNLCK`) a lease.
+fn lease(f: &File, kind: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: fcntl on a descriptor this process owns.
+    cvt(unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLEASE, kind) })
+}
+
+/// Errors that say the file system (or a seccomp filter) does not offer an operation at all.
+fn unsupported(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(
+            libc::EINVAL
+                | libc::ENOSYS
+                | libc::EPERM
+                | libc::EACCES
+                | libc::ENOLCK
+                | libc::EOPNOTSUPP
+        )
+    )
+}
+
+impl Default for Swapped {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Swapped {
+    /// A writer for one output. Sets SIGIO to be ignored: the kernel sends it when someone opens
+    /// the spare while its lease is held, and by default it ends the process.
+    pub fn new() -> Swapped {
+        // SAFETY: setting a signal's disposition to "ignore" runs no code in the handler.
+        unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
+        Swapped { plain: false }
+    }
+
+    /// The spare's name for an output.
+    pub fn spare_path(path: &Path) -> PathBuf {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        folder(path).join(format!(".{name}.virtprobe-spare"))
+    }
+
+    /// Make `path` hold `bytes`, atomically for readers; `durable` as in [`write_replacing`].
+    pub fn write(&mut self, path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+        if self.plain {
+            return write_replacing(path, bytes, durable);
+        }
+        match self.swap_in(path, bytes, durable) {
+            Ok(()) => Ok(()),
+            Err(e) if unsupported(&e) => {
+                tracing::debug!(path = %path.display(), error = %e, "cannot swap files here; replacing them instead");
+                self.plain = true;
+                self.finish_spare(path);
+                write_replacing(path, bytes, durable)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn swap_in(&mut self, path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+        let spare_path = Self::spare_path(path);
+        let (mut spare, mut len) = match open_spare(&spare_path)? {
+            Some(found) => found,
+            None => (new_spare(&spare_path)?, 0),
+        };
+        // Granted only when no one else has the file open or mapped; held while it is written.
+        if let Err(e) = lease(&spare, libc::F_WRLCK) {
+            if e.raw_os_error() != Some(libc::EAGAIN) {
+                return Err(e);
+            }
+            // A reader still holds it: leave it to them.
+            spare = new_spare(&spare_path)?;
+            len = 0;
+            lease(&spare, libc::F_WRLCK)?;
+        }
+        let written = write_at_start(&spare, bytes, len).and_then(|()| {
+            if durable {
+                spare.sync_data()?;
+            }
+            Ok(())
+        });
+        let unleased = lease(&spare, libc::F_UNLCK);
+        written?;
+        unleased?;
+        drop(spare);
+        let (from, to) = (cstr(&spare_path)?, cstr(path)?);
+        // SAFETY: two NUL-terminated paths; renameat2 reads them only.
+        let exchanged = cvt(unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        });
+        match exchanged {
+            // What was the output is the spare now.
+            Ok(()) => {}
+            // No output yet (or it was removed): the spare becomes it.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => std::fs::rename(&spare_path, path)?,
+            Err(e) => return Err(e),
+        }
+        if durable {
+            File::open(folder(path))?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Remove the spare (when the service stops); the output stays.
+    pub fn finish(&mut self, path: &Path) {
+        if !self.plain {
+            self.finish_spare(path);
+        }
+    }
+
+    fn finish_spare(&self, path: &Path) {
+        let _ = std::fs::remove_file(Self::spare_path(path));
+    }
+}
+
+/// The spare and its length, when there is one that can be written in place: a regular file of
+/// this user's with one name (not a symbolic link, and not a hard link to some other file).
+fn open_spare(spare_path: &Path) -> std::io::Result<Option<(File, u64)>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(spare_path)
+    {
+        Ok(f) => f,
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOENT | libc::ELOOP | libc::ENXIO | libc::EISDIR)
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let md = file.metadata()?;
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let len = md.len();
+    Ok((md.is_file() && md.nlink() == 1 && md.uid() == me).then_some((file, len)))
+}
+
+/// A new, empty spare at `spare_path` (made under a temporary name, then renamed, so a file of
+/// someone else's at that name is replaced, never written into).
+fn new_spare(spare_path: &Path) -> std::io::Result<File> {
+    let tmp = new_temp(folder(spare_path))?;
+    tmp.persist(spare_path).map_err(|e| e.error)
+}
+
+/// Write `bytes` at the start of `f`, a file `len` bytes long, and cut it to their length.
+fn write_at_start(f: &File, bytes: &[u8], len: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    f.write_all_at(bytes, 0)?;
+    if len > bytes.len() as u64 {
+        f.set_len(bytes.len() as u64)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn read(p: &Path) -> Vec<u8> {
+        std::fs::read(p).unwrap()
+    }
+
+    #[test]
+    fn writes_swap_and_finish_leaves_only_the_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("status.json");
+        let mut w = Swapped::new();
+        for (i, text) in [
+            "first, long\n",
+            "second\n",
+            "third, longer than both\n",
+            "4\n",
+        ]
+        .iter()
+        .enumerate()
+        {
+            w.write(&out, text.as_bytes(), i == 0).unwrap();
+            assert_eq!(read(&out), text.as_bytes());
+        }
+        assert!(Swapped::spare_path(&out).exists());
+        w.finish(&out);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("status.json")]);
+        assert_eq!(read(&out), b"4\n");
+    }
+
+    #[test]
+    fn a_file_a_reader_holds_never_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("status.json");
+        let mut w = Swapped::new();
+        w.write(&out, b"one\n", false).unwrap();
+        w.write(&out, b"two\n", false).unwrap();
+        // The reader opens "two"; two more writes would bring that file round again.
+        let mut held = File::open(&out).unwrap();
+        for text in ["three\n", "four\n", "five\n"] {
+            w.write(&out, text.as_bytes(), false).unwrap();
+            assert_eq!(read(&out), text.as_bytes());
+        }
+        let mut got = String::new();
+        held.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "two\n");
+    }
+
+    #[test]
+    fn a_link_at_the_spare_name_is_replaced_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("status.json");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, Swapped::spare_path(&out)).unwrap();
+        let mut w = Swapped::new();
+        w.write(&out, b"a\n", false).unwrap();
+        w.write(&out, b"b\n", false).unwrap();
+        assert_eq!(read(&victim), b"keep me");
+        // A hard link to another file is not written into either.
+        w.finish(&out);
+        std::fs::hard_link(&victim, Swapped::spare_path(&out)).unwrap();
+        w.write(&out, b"c\n", false).unwrap();
+        assert_eq!(read(&victim), b"keep me");
+        assert_eq!(read(&out), b"c\n");
+    }
+}
