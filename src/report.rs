@@ -325,20 +325,13 @@ fn class_verdict(c: Class) -> Verdict {
     }
 }
 
-/// Build the report.
-pub fn build(probed: &Probed, table: &Table, root: &str) -> Report {
-    build_reusing(probed, table, root, None)
+/// A report's `generated_at`: now, in RFC 3339 to the second.
+pub fn timestamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// [`build`], taking the verdicts from `verdicts` instead of judging the table again: the service
-/// passes the previous probe's when the facts did not change (the same facts and table give the
-/// same verdicts).
-pub fn build_reusing(
-    probed: &Probed,
-    table: &Table,
-    root: &str,
-    verdicts: Option<Vec<TechReport>>,
-) -> Report {
+/// Build the report: judge the table on the probed facts.
+pub fn build(probed: &Probed, table: &Table, root: &str) -> Report {
     let f = &probed.facts;
     let version = match f.get("kernel.version").map(|x| &x.value) {
         Some(Ok(crate::facts::Value::Version(v))) => Some(v.parts()),
@@ -383,11 +376,11 @@ pub fn build_reusing(
     Report {
         schema_version: SCHEMA_VERSION,
         virtprobe_version: env!("CARGO_PKG_VERSION").to_string(),
-        generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        generated_at: timestamp(),
         root: root.to_string(),
         data: table.source.clone(),
         host,
-        technologies: verdicts.unwrap_or_else(|| {
+        technologies: {
             // (Sized up front: growing it would copy it past the evidence written meanwhile.)
             let all = Vec::with_capacity(table.technologies.len());
             table.technologies.iter().fold(all, |mut done, t| {
@@ -395,7 +388,7 @@ pub fn build_reusing(
                 done.push(r);
                 done
             })
-        }),
+        },
         errors: f.errors.clone(),
         needs_privilege: f.needs_privilege.clone(),
     }

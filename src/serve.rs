@@ -80,39 +80,62 @@ pub struct Status {
     pub service: ServiceInfo,
 }
 
-/// How [`Status`] is written: the same fields, with the technologies as JSON rendered when they
-/// last changed. A probe whose facts did not change reuses its verdicts, and then their 90 KB of
-/// JSON are not rendered again (a test keeps the two forms equal).
+/// How [`Status`] is written: in two parts, a head with everything a probe whose facts did not
+/// change leaves alone (the 70 KB of technologies among it), serialised again only when the facts
+/// change, and a tail with the time and the service's counters, serialised at every probe. So
+/// `generated_at` comes after the report's other fields in the status file (the keys of a JSON
+/// object have no order; a test keeps the spliced file equal to the `Status`).
 #[derive(Serialize)]
-struct StatusView<'a> {
+struct StatusHead<'a> {
     schema_version: u32,
     virtprobe_version: &'a str,
-    generated_at: &'a str,
     root: &'a str,
     data: &'a str,
     host: &'a crate::report::HostSummary,
-    technologies: &'a serde_json::value::RawValue,
+    technologies: &'a [crate::report::TechReport],
     errors: &'a [crate::facts::ProbeError],
     needs_privilege: &'a [String],
+}
+
+/// The part of the status that changes at every probe.
+#[derive(Serialize)]
+struct StatusTail<'a> {
+    generated_at: &'a str,
     service: &'a ServiceInfo,
 }
 
-impl<'a> StatusView<'a> {
-    fn new(status: &'a Status, technologies: &'a serde_json::value::RawValue) -> Self {
-        let r = &status.report;
-        StatusView {
-            schema_version: r.schema_version,
-            virtprobe_version: &r.virtprobe_version,
-            generated_at: &r.generated_at,
-            root: &r.root,
-            data: &r.data,
-            host: &r.host,
-            technologies,
-            errors: &r.errors,
-            needs_privilege: &r.needs_privilege,
-            service: &status.service,
-        }
-    }
+/// The status head as it starts the file: the JSON object without its closing brace, and a comma.
+fn status_head(r: &Report, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    out.clear();
+    let head = StatusHead {
+        schema_version: r.schema_version,
+        virtprobe_version: &r.virtprobe_version,
+        root: &r.root,
+        data: &r.data,
+        host: &r.host,
+        technologies: &r.technologies,
+        errors: &r.errors,
+        needs_privilege: &r.needs_privilege,
+    };
+    serde_json::to_writer(render::VecWriter(out), &head)?;
+    // `{...}` → `{...,`
+    out.pop();
+    out.push(b',');
+    Ok(())
+}
+
+/// The status tail as it ends the file: the JSON object without its opening brace, and a newline.
+fn status_tail(status: &Status, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    out.clear();
+    let tail = StatusTail {
+        generated_at: &status.report.generated_at,
+        service: &status.service,
+    };
+    serde_json::to_writer(render::VecWriter(out), &tail)?;
+    // `{...}` → `...}\n`
+    out.remove(0);
+    out.push(b'\n');
+    Ok(())
 }
 
 /// What the between-probe check watches: whether `/dev/kvm` exists and the link count of
@@ -272,10 +295,15 @@ pub fn run(opts: Options) -> Result<(), Error> {
     let mut changes: Vec<Change> = Vec::new();
     let mut probes = 0u64;
     let mut notified_ready = false;
-    let mut previous: Option<(crate::facts::Facts, Vec<crate::report::TechReport>)> = None;
+    let mut previous: Option<(crate::facts::Facts, Report)> = None;
     let mut needs = table.needs();
-    // The technologies as JSON, rendered again only when the verdicts were not reused.
-    let mut techs_json: Option<Box<serde_json::value::RawValue>> = None;
+    // The status file's head (see `StatusHead`), serialised again only when the report was
+    // built again; its generation tells the file writer whether a file already holds it.
+    let mut head_buf: Vec<u8> = Vec::new();
+    let mut head: Option<u64> = None;
+    let mut head_generation = 0u64;
+    // The summary for systemd's STATUS=.
+    let mut line = String::new();
     let mut reloaded = false;
     let mut trim = false;
     let mut out_buf: Vec<u8> = Vec::new();
@@ -308,17 +336,18 @@ pub fn run(opts: Options) -> Result<(), Error> {
         let report = match open_host(opts.root.as_deref()).map(|fs| {
             let live = live_sources(&fs);
             let probed = crate::probe::probe(&fs, live.as_ref(), &needs);
-            // The same facts and the same table give the same verdicts: judge only on a change.
-            // (The previous verdicts are moved in and out, never copied: one set lives at a time.)
-            let reuse = match previous.take() {
-                Some((facts, techs)) if facts == probed.facts && !reloaded => Some(techs),
-                _ => None,
+            // The same facts and the same table give the same report but for its time: build it
+            // again only on a change. (The previous report is moved in and out, never copied.)
+            let report = match previous.take() {
+                Some((facts, mut report)) if facts == probed.facts && !reloaded => {
+                    report.generated_at = crate::report::timestamp();
+                    (report, false)
+                }
+                _ => (
+                    crate::report::build(&probed, &table, &crate::root_label(&fs)),
+                    true,
+                ),
             };
-            if reuse.is_none() {
-                techs_json = None;
-            }
-            let report =
-                crate::report::build_reusing(&probed, &table, &crate::root_label(&fs), reuse);
             reloaded = false;
             (probed.facts, report)
         }) {
@@ -330,65 +359,79 @@ pub fn run(opts: Options) -> Result<(), Error> {
         };
         let took = started.elapsed();
         probes += 1;
-        if let Some((facts, report)) = report {
-            let now_verdicts: Vec<(Text, Verdict)> = report
-                .technologies
-                .iter()
-                .map(|t| (t.id.clone(), t.verdict))
-                .collect();
-            let changed = last.as_ref() != Some(&now_verdicts);
-            if changed {
-                changes = match &last {
-                    Some(prev) => now_verdicts
-                        .iter()
-                        .filter_map(|(id, v)| {
-                            let before = prev.iter().find(|(p, _)| p == id).map(|(_, pv)| *pv);
-                            (before != Some(*v)).then(|| Change {
-                                id: id.to_string(),
-                                from: before.unwrap_or(Verdict::Unknown),
-                                to: *v,
+        if let Some((facts, (report, fresh))) = report {
+            let mut changed = false;
+            if fresh {
+                head = None;
+                line = summary(&report);
+                let now_verdicts: Vec<(Text, Verdict)> = report
+                    .technologies
+                    .iter()
+                    .map(|t| (t.id.clone(), t.verdict))
+                    .collect();
+                changed = last.as_ref() != Some(&now_verdicts);
+                if changed {
+                    changes = match &last {
+                        Some(prev) => now_verdicts
+                            .iter()
+                            .filter_map(|(id, v)| {
+                                let before = prev.iter().find(|(p, _)| p == id).map(|(_, pv)| *pv);
+                                (before != Some(*v)).then(|| Change {
+                                    id: id.to_string(),
+                                    from: before.unwrap_or(Verdict::Unknown),
+                                    to: *v,
+                                })
                             })
-                        })
-                        .collect(),
-                    None => Vec::new(),
-                };
-                changed_at = report.generated_at.clone();
-                if last.is_some() {
-                    tracing::info!(changes = changes.len(), "verdicts changed");
+                            .collect(),
+                        None => Vec::new(),
+                    };
+                    changed_at = report.generated_at.clone();
+                    if last.is_some() {
+                        tracing::info!(changes = changes.len(), "verdicts changed");
+                    }
+                    last = Some(now_verdicts);
                 }
-                last = Some(now_verdicts);
             }
-            let line = summary(&report);
-            let status = Status {
+            let mut status = Status {
                 service: ServiceInfo {
-                    verdicts_changed_at: changed_at.clone(),
-                    changes: changes.clone(),
+                    verdicts_changed_at: std::mem::take(&mut changed_at),
+                    changes: std::mem::take(&mut changes),
                     probes,
                     probe_duration_seconds: took.as_secs_f64(),
                     interval_seconds: opts.interval.as_secs_f64(),
                 },
                 report,
             };
-            if techs_json.is_none() {
-                techs_json = serde_json::value::to_raw_value(&status.report.technologies).ok();
+            if head.is_none() {
+                let mut buf = std::mem::take(&mut head_buf);
+                match status_head(&status.report, &mut buf) {
+                    Ok(()) => {
+                        head_generation += 1;
+                        head = Some(head_generation);
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot serialise the status"),
+                }
+                head_buf = buf;
             }
             write_outputs(
                 &opts,
                 &status,
-                techs_json.as_deref(),
+                head.map(|g| (g, &head_buf[..])),
                 took,
                 changed,
                 &mut out_buf,
                 &mut files,
             );
-            previous = Some((facts, status.report.technologies));
+            changed_at = std::mem::take(&mut status.service.verdicts_changed_at);
+            changes = std::mem::take(&mut status.service.changes);
+            previous = Some((facts, status.report));
             if !notified_ready {
                 let _ = sd_notify::notify(&[
                     sd_notify::NotifyState::Ready,
                     sd_notify::NotifyState::Status(&line),
                 ]);
                 notified_ready = true;
-            } else {
+            } else if fresh {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&line)]);
             }
         }
@@ -475,33 +518,31 @@ fn finish(opts: &Options, files: &mut [Swapped; 3]) {
     }
 }
 
-/// Write the three outputs; `durable` when the verdicts changed (or on the first probe): the
+/// Write the three outputs (the status from its serialised head, `None` when that failed);
+/// `durable` when the verdicts changed (or on the first probe): the
 /// probes in between change only counters and times, which need not survive a crash.
 fn write_outputs(
     opts: &Options,
     status: &Status,
-    techs: Option<&serde_json::value::RawValue>,
+    head: Option<(u64, &[u8])>,
     took: Duration,
     durable: bool,
     buf: &mut Vec<u8>,
     files: &mut [Swapped; 3],
 ) {
     let [status_file, prometheus_file, nfd_file] = files;
-    // One buffer for every output of every probe: the status is about 100 KB, which a fresh
-    // buffer would reach by doubling (copying it five times) and then give back.
-    buf.clear();
-    let json = match techs {
-        Some(t) => serde_json::to_writer(render::VecWriter(buf), &StatusView::new(status, t)),
-        None => serde_json::to_writer(render::VecWriter(buf), status),
-    };
-    match json {
-        Ok(()) => {
-            buf.push(b'\n');
-            if let Err(e) = status_file.write(&opts.status, buf, durable) {
-                tracing::error!(path = %opts.status.display(), error = %e, "cannot write the status file; keeping the last good one, retrying next probe");
+    // One buffer for every output of every probe, reused.
+    if let Some((generation, head)) = head {
+        match status_tail(status, buf) {
+            Ok(()) => {
+                if let Err(e) =
+                    status_file.write_parts(&opts.status, head, buf, Some(generation), durable)
+                {
+                    tracing::error!(path = %opts.status.display(), error = %e, "cannot write the status file; keeping the last good one, retrying next probe");
+                }
             }
+            Err(e) => tracing::error!(error = %e, "cannot serialise the status"),
         }
-        Err(e) => tracing::error!(error = %e, "cannot serialise the status"),
     }
     let now = SystemTime::now();
     let ctx = render::Context {
@@ -530,7 +571,7 @@ fn write_outputs(
 mod tests {
     use super::*;
 
-    /// The status file written with the technologies' JSON spliced in is the `Status` itself.
+    /// The status file spliced from its head and tail is the `Status` itself.
     #[test]
     fn status_view_is_the_status() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hosts/intel-vtx");
@@ -550,10 +591,12 @@ mod tests {
                 interval_seconds: 60.0,
             },
         };
-        let techs = serde_json::value::to_raw_value(&status.report.technologies).unwrap();
-        let view: serde_json::Value =
-            serde_json::from_slice(&serde_json::to_vec(&StatusView::new(&status, &techs)).unwrap())
-                .unwrap();
+        let (mut head, mut tail) = (Vec::new(), Vec::new());
+        status_head(&status.report, &mut head).unwrap();
+        status_tail(&status, &mut tail).unwrap();
+        let file = [head, tail].concat();
+        assert!(file.ends_with(b"}\n"));
+        let view: serde_json::Value = serde_json::from_slice(&file).unwrap();
         assert_eq!(view, serde_json::to_value(&status).unwrap());
     }
 }

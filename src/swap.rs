@@ -35,9 +35,15 @@ use std::path::{Path, PathBuf};
 /// part. With `durable`, the data and the rename also reach the disk before this returns (two
 /// fsyncs); without, a crash may keep the previous version.
 pub fn write_replacing(path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+    replace_with_parts(path, &[bytes], durable)
+}
+
+fn replace_with_parts(path: &Path, parts: &[&[u8]], durable: bool) -> std::io::Result<()> {
     let dir = folder(path);
     let mut tmp = new_temp(dir)?;
-    tmp.write_all(bytes)?;
+    for part in parts {
+        tmp.write_all(part)?;
+    }
     if durable {
         tmp.as_file().sync_all()?;
     }
@@ -69,6 +75,21 @@ fn new_temp(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
 pub struct Swapped {
     /// Set when the folder cannot exchange names or grant leases: every write replaces the file.
     plain: bool,
+    /// What this process last wrote into each of the two files, for writes in parts.
+    written: [Option<Written>; 2],
+}
+
+/// A file as this process left it: its identity and length, its modification time right after
+/// the write (a file someone else wrote since has another, or another length), and which head it
+/// holds (see [`Swapped::write_parts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Written {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    generation: u64,
+    head_len: usize,
 }
 
 fn cvt(r: libc::c_int) -> std::io::Result<()> {
@@ -117,7 +138,10 @@ impl Swapped {
     pub fn new() -> Swapped {
         // SAFETY: setting a signal's disposition to "ignore" runs no code in the handler.
         unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
-        Swapped { plain: false }
+        Swapped {
+            plain: false,
+            written: [None, None],
+        }
     }
 
     /// The spare's name for an output.
@@ -131,26 +155,50 @@ impl Swapped {
 
     /// Make `path` hold `bytes`, atomically for readers; `durable` as in [`write_replacing`].
     pub fn write(&mut self, path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+        self.write_parts(path, bytes, &[], None, durable)
+    }
+
+    /// Make `path` hold `head` followed by `tail`. `generation` names the head: when the spare
+    /// still holds the same generation's head, as this process wrote it, only the tail is
+    /// written (the service's status changes only its last few hundred bytes between changes).
+    pub fn write_parts(
+        &mut self,
+        path: &Path,
+        head: &[u8],
+        tail: &[u8],
+        generation: Option<u64>,
+        durable: bool,
+    ) -> std::io::Result<()> {
         if self.plain {
-            return write_replacing(path, bytes, durable);
+            return replace_with_parts(path, &[head, tail], durable);
         }
-        match self.swap_in(path, bytes, durable) {
+        match self.swap_in(path, head, tail, generation, durable) {
             Ok(()) => Ok(()),
             Err(e) if unsupported(&e) => {
                 tracing::debug!(path = %path.display(), error = %e, "cannot swap files here; replacing them instead");
                 self.plain = true;
                 self.finish_spare(path);
-                write_replacing(path, bytes, durable)
+                replace_with_parts(path, &[head, tail], durable)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                self.written = [None, None];
+                Err(e)
+            }
         }
     }
 
-    fn swap_in(&mut self, path: &Path, bytes: &[u8], durable: bool) -> std::io::Result<()> {
+    fn swap_in(
+        &mut self,
+        path: &Path,
+        head: &[u8],
+        tail: &[u8],
+        generation: Option<u64>,
+        durable: bool,
+    ) -> std::io::Result<()> {
         let spare_path = Self::spare_path(path);
-        let (mut spare, mut len) = match open_spare(&spare_path)? {
-            Some(found) => found,
-            None => (new_spare(&spare_path)?, 0),
+        let (mut spare, mut found) = match open_spare(&spare_path)? {
+            Some((f, md)) => (f, Some(md)),
+            None => (new_spare(&spare_path)?, None),
         };
         // Granted only when no one else has the file open or mapped; held while it is written.
         if let Err(e) = lease(&spare, libc::F_WRLCK) {
@@ -159,19 +207,51 @@ impl Swapped {
             }
             // A reader still holds it: leave it to them.
             spare = new_spare(&spare_path)?;
-            len = 0;
+            found = None;
             lease(&spare, libc::F_WRLCK)?;
         }
-        let written = write_at_start(&spare, bytes, len).and_then(|()| {
+        let len = found.as_ref().map_or(0, |m| m.len());
+        let holds_head = match (&found, generation) {
+            (Some(md), Some(g)) => self.written.iter().flatten().any(|w| {
+                *w == Written {
+                    dev: md.dev(),
+                    ino: md.ino(),
+                    len: md.len(),
+                    mtime: (md.mtime(), md.mtime_nsec()),
+                    generation: g,
+                    head_len: head.len(),
+                }
+            }),
+            _ => false,
+        };
+        let written = write_in_place(&spare, head, tail, len, holds_head).and_then(|()| {
             if durable {
                 spare.sync_data()?;
             }
-            Ok(())
+            // Remember what the file holds now, for the write after the next.
+            let Some(g) = generation else { return Ok(None) };
+            let md = spare.metadata()?;
+            Ok(Some(Written {
+                dev: md.dev(),
+                ino: md.ino(),
+                len: md.len(),
+                mtime: (md.mtime(), md.mtime_nsec()),
+                generation: g,
+                head_len: head.len(),
+            }))
         });
         let unleased = lease(&spare, libc::F_UNLCK);
-        written?;
+        let now = written?;
         unleased?;
         drop(spare);
+        // The record of this file replaces its old one, else the older of the two.
+        if let Some(n) = now {
+            let same = |w: &Option<Written>| w.is_some_and(|w| (w.dev, w.ino) == (n.dev, n.ino));
+            match self.written.iter().position(same) {
+                Some(i) => self.written[i] = Some(n),
+                None => self.written = [self.written[1], Some(n)],
+            }
+        }
         let (from, to) = (cstr(&spare_path)?, cstr(path)?);
         // SAFETY: two NUL-terminated paths; renameat2 reads them only.
         let exchanged = cvt(unsafe {
@@ -210,7 +290,7 @@ impl Swapped {
 
 /// The spare and its length, when there is one that can be written in place: a regular file of
 /// this user's with one name (not a symbolic link, and not a hard link to some other file).
-fn open_spare(spare_path: &Path) -> std::io::Result<Option<(File, u64)>> {
+fn open_spare(spare_path: &Path) -> std::io::Result<Option<(File, std::fs::Metadata)>> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = match std::fs::OpenOptions::new()
         .read(true)
@@ -232,8 +312,7 @@ fn open_spare(spare_path: &Path) -> std::io::Result<Option<(File, u64)>> {
     let md = file.metadata()?;
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
-    let len = md.len();
-    Ok((md.is_file() && md.nlink() == 1 && md.uid() == me).then_some((file, len)))
+    Ok((md.is_file() && md.nlink() == 1 && md.uid() == me).then_some((file, md)))
 }
 
 /// A new, empty spare at `spare_path` (made under a temporary name, then renamed, so a file of
@@ -243,12 +322,23 @@ fn new_spare(spare_path: &Path) -> std::io::Result<File> {
     tmp.persist(spare_path).map_err(|e| e.error)
 }
 
-/// Write `bytes` at the start of `f`, a file `len` bytes long, and cut it to their length.
-fn write_at_start(f: &File, bytes: &[u8], len: u64) -> std::io::Result<()> {
+/// Make `f`, a file `len` bytes long, hold `head` and `tail`; with `holds_head`, it holds the
+/// head already.
+fn write_in_place(
+    f: &File,
+    head: &[u8],
+    tail: &[u8],
+    len: u64,
+    holds_head: bool,
+) -> std::io::Result<()> {
     use std::os::unix::fs::FileExt;
-    f.write_all_at(bytes, 0)?;
-    if len > bytes.len() as u64 {
-        f.set_len(bytes.len() as u64)?;
+    if !holds_head {
+        f.write_all_at(head, 0)?;
+    }
+    f.write_all_at(tail, head.len() as u64)?;
+    let total = (head.len() + tail.len()) as u64;
+    if len > total {
+        f.set_len(total)?;
     }
     Ok(())
 }
@@ -305,6 +395,37 @@ mod tests {
         let mut got = String::new();
         held.read_to_string(&mut got).unwrap();
         assert_eq!(got, "two\n");
+    }
+
+    #[test]
+    fn writes_in_parts_skip_only_a_head_the_file_still_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("status.json");
+        let mut w = Swapped::new();
+        let mut expect = Vec::new();
+        let mut check = |w: &mut Swapped, head: &[u8], tail: &[u8], g: u64| {
+            w.write_parts(&out, head, tail, Some(g), false).unwrap();
+            expect = [head, tail].concat();
+            assert_eq!(read(&out), expect, "generation {g}");
+        };
+        let head1 = vec![b'a'; 10_000];
+        let head2 = vec![b'b'; 9_000];
+        for (i, tail) in ["1\n", "22\n", "333\n", "4\n", "55555\n"]
+            .iter()
+            .enumerate()
+        {
+            check(&mut w, &head1, tail.as_bytes(), 1);
+            if i == 2 {
+                // Someone writes into the output: that file must be written whole next time round.
+                std::fs::write(&out, vec![b'x'; 10_003]).unwrap();
+            }
+        }
+        for tail in ["6\n", "77\n", "8\n"] {
+            check(&mut w, &head2, tail.as_bytes(), 2);
+        }
+        check(&mut w, &head1, b"9\n", 3);
+        check(&mut w, &head1, b"10\n", 3);
+        check(&mut w, &head1, b"11\n", 3);
     }
 
     #[test]
