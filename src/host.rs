@@ -220,20 +220,68 @@ impl HostFs {
         path: &str,
         mut f: impl FnMut(&std::ffi::OsStr),
     ) -> Result<(), ReadError> {
-        let real = self.resolve(path)?;
-        let rd = std::fs::read_dir(&real).map_err(|e| io_error(path, &e))?;
-        let mut seen = self.touched.as_ref().map(|_| Vec::new());
-        for e in rd.take(100_000).flatten() {
-            let name = e.file_name();
-            f(&name);
-            if let Some(v) = &mut seen {
-                v.push(name.to_string_lossy().into_owned());
-            }
-        }
-        if let (Some(t), Some(v)) = (&self.touched, seen) {
-            t.borrow_mut().insert(path.to_string(), Touch::Listed(v));
+        let listing = self.listing(path)?;
+        for name in listing.names() {
+            f(name);
         }
         Ok(())
+    }
+
+    /// A directory's entries as the kernel lists them (`getdents64`), `.` and `..` left out:
+    /// one buffer, no allocation per name. Two listings of a folder whose entries did not change
+    /// are byte for byte the same on the kernel's own file systems, which lets a caller keep what
+    /// it derived from the last one. Bounded to 100 000 entries.
+    pub fn listing(&self, path: &str) -> Result<Listing, ReadError> {
+        use std::os::fd::AsRawFd;
+        let real = self.resolve(path)?;
+        let dir = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NONBLOCK)
+            .open(&real)
+            .map_err(|e| io_error(path, &e))?;
+        let mut raw: Vec<u8> = Vec::new();
+        let mut count = 0usize;
+        let pseudo = self.live && (path.starts_with("/proc/") || path.starts_with("/sys/"));
+        loop {
+            // Zeroed first: the kernel leaves the padding after each name as it found it.
+            let start = raw.len();
+            raw.resize(start + 32 * 1024, 0);
+            // SAFETY: getdents64 writes at most the given length at the given place, inside `raw`.
+            let n = unsafe {
+                libc::syscall(
+                    libc::SYS_getdents64,
+                    dir.as_raw_fd(),
+                    raw.as_mut_ptr().add(start),
+                    32 * 1024,
+                )
+            };
+            raw.truncate(start + n.max(0) as usize);
+            if n < 0 {
+                return Err(io_error(path, &std::io::Error::last_os_error()));
+            }
+            if n == 0 {
+                break;
+            }
+            count += Records(&raw[start..]).count();
+            // The kernel's own folders are listed whole until the buffer is full: room left for
+            // another record (at most 280 bytes) means the end, with no call to say so.
+            if count >= 100_000 || (pseudo && (n as usize) + 512 < 32 * 1024) {
+                break;
+            }
+        }
+        let listing = Listing {
+            raw,
+            limit: 100_000,
+        };
+        if let Some(t) = &self.touched {
+            let names = listing
+                .names()
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            t.borrow_mut()
+                .insert(path.to_string(), Touch::Listed(names));
+        }
+        Ok(listing)
     }
 
     /// A folder opened for asking whether given names exist in it: one system call per name,
@@ -251,18 +299,11 @@ impl HostFs {
     /// The names in a directory, in the order the file system gives them. Bounded to 100 000
     /// entries.
     pub fn read_dir_unsorted(&self, path: &str) -> Result<Vec<String>, ReadError> {
-        let real = self.resolve(path)?;
-        let rd = std::fs::read_dir(&real).map_err(|e| io_error(path, &e))?;
-        let names: Vec<String> = rd
-            .take(100_000)
-            .filter_map(|e| e.ok())
-            .map(|e| name_string(e.file_name()))
-            .collect();
-        if let Some(t) = &self.touched {
-            t.borrow_mut()
-                .insert(path.to_string(), Touch::Listed(names.clone()));
-        }
-        Ok(names)
+        Ok(self
+            .listing(path)?
+            .names()
+            .map(|n| name_string(n.to_os_string()))
+            .collect())
     }
 
     /// Read a whole file (bounded, cached, never blocking on FIFOs or devices).
@@ -334,7 +375,26 @@ impl HostFs {
             n => n.min(MAX_READ) as usize + 1,
         };
         buf.reserve(cap);
-        file.take(MAX_READ + 1)
+        if pseudo {
+            // The kernel's own files hand over all they hold in one read when it fits (sysfs
+            // attributes, sysctls and seq_file fill the buffer until they run out): a short first
+            // read is the whole file, and asking again for the end would be one more call.
+            use std::os::fd::AsRawFd;
+            let start = buf.len();
+            let room = buf.capacity() - start;
+            // SAFETY: read writes at most `room` bytes into the spare capacity of `buf`.
+            let n =
+                unsafe { libc::read(file.as_raw_fd(), buf.as_mut_ptr().add(start).cast(), room) };
+            if n >= 0 {
+                // SAFETY: the kernel initialised these `n` bytes.
+                unsafe { buf.set_len(start + n as usize) };
+                if (n as usize) < room {
+                    return Ok(());
+                }
+            }
+            // A full buffer, or an error: the loop below reads on (and reports a real error).
+        }
+        file.take(MAX_READ + 1 - buf.len() as u64)
             .read_to_end(buf)
             .map_err(|e| io_error(path, &e))?;
         if buf.len() as u64 > MAX_READ {
@@ -384,6 +444,51 @@ fn push_components(stack: &mut Vec<std::ffi::OsString>, p: &Path) {
     stack.extend(parts.into_iter().rev());
 }
 
+/// A directory listing (see [`HostFs::listing`]): the kernel's `linux_dirent64` records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    raw: Vec<u8>,
+    limit: usize,
+}
+
+impl Listing {
+    /// The records' bytes, for comparing two listings.
+    pub fn bytes(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The entries' names, `.` and `..` left out.
+    pub fn names(&self) -> impl Iterator<Item = &std::ffi::OsStr> {
+        use std::os::unix::ffi::OsStrExt;
+        Records(&self.raw)
+            .filter(|n| *n != b"." && *n != b"..")
+            .take(self.limit)
+            .map(std::ffi::OsStr::from_bytes)
+    }
+}
+
+/// The names in a buffer of `linux_dirent64` records: inode (8 bytes), offset (8), record length
+/// (2), type (1), then the NUL-terminated name. A record the buffer does not hold whole ends it.
+struct Records<'a>(&'a [u8]);
+
+impl<'a> Iterator for Records<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        const NAME: usize = 19;
+        let buf = self.0;
+        let reclen = u16::from_ne_bytes([*buf.get(16)?, *buf.get(17)?]) as usize;
+        if reclen <= NAME || reclen > buf.len() {
+            self.0 = &[];
+            return None;
+        }
+        let field = &buf[NAME..reclen];
+        let name = &field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())];
+        self.0 = &buf[reclen..];
+        Some(name)
+    }
+}
+
 /// An open folder (see [`HostFs::open_dir`]).
 #[derive(Debug)]
 pub struct DirNames {
@@ -429,7 +534,42 @@ fn name_string(name: std::ffi::OsString) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::os::unix::fs::symlink;
+
+    /// The raw listing names what the standard library's listing names, odd names included, and
+    /// so many that the kernel needs several calls.
+    #[test]
+    fn listing_names_every_entry() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut want = std::collections::BTreeSet::new();
+        for i in 0..1500 {
+            let name = format!("entry-{i:04}-{}", "x".repeat(i % 200));
+            std::fs::write(dir.path().join(&name), "").unwrap();
+            want.insert(std::ffi::OsString::from(name));
+        }
+        let odd = std::ffi::OsStr::from_bytes(b"not-utf8-\xff\xfe");
+        std::fs::create_dir(dir.path().join(odd)).unwrap();
+        want.insert(odd.to_os_string());
+        let fs = HostFs::with_root(dir.path()).unwrap();
+        let listing = fs.listing("/").unwrap();
+        let got: std::collections::BTreeSet<_> =
+            listing.names().map(|n| n.to_os_string()).collect();
+        assert_eq!(got.len(), listing.names().count(), "a name listed twice");
+        assert_eq!(got, want);
+        assert_eq!(listing, fs.listing("/").unwrap());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
+        /// Any bytes at all parse into names without a panic, each inside the buffer.
+        #[test]
+        fn records_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let total: usize = Records(&bytes).map(<[u8]>::len).sum();
+            prop_assert!(total <= bytes.len());
+        }
+    }
 
     /// On the running host, /proc and /sys files are read without a type check first: a folder
     /// there is still refused as not a file, and a file still reads whole.

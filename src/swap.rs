@@ -77,6 +77,8 @@ pub struct Swapped {
     plain: bool,
     /// What this process last wrote into each of the two files, for writes in parts.
     written: [Option<Written>; 2],
+    /// This process's effective user, who must own a spare written in place.
+    euid: u32,
 }
 
 /// A file as this process left it: its identity and length, its modification time right after
@@ -141,6 +143,8 @@ impl Swapped {
         Swapped {
             plain: false,
             written: [None, None],
+            // SAFETY: geteuid cannot fail.
+            euid: unsafe { libc::geteuid() },
         }
     }
 
@@ -196,7 +200,7 @@ impl Swapped {
         durable: bool,
     ) -> std::io::Result<()> {
         let spare_path = Self::spare_path(path);
-        let (mut spare, mut found) = match open_spare(&spare_path)? {
+        let (mut spare, mut found) = match open_spare(&spare_path, self.euid)? {
             Some((f, md)) => (f, Some(md)),
             None => (new_spare(&spare_path)?, None),
         };
@@ -290,7 +294,7 @@ impl Swapped {
 
 /// The spare and its length, when there is one that can be written in place: a regular file of
 /// this user's with one name (not a symbolic link, and not a hard link to some other file).
-fn open_spare(spare_path: &Path) -> std::io::Result<Option<(File, std::fs::Metadata)>> {
+fn open_spare(spare_path: &Path, euid: u32) -> std::io::Result<Option<(File, std::fs::Metadata)>> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = match std::fs::OpenOptions::new()
         .read(true)
@@ -310,9 +314,7 @@ fn open_spare(spare_path: &Path) -> std::io::Result<Option<(File, std::fs::Metad
         Err(e) => return Err(e),
     };
     let md = file.metadata()?;
-    // SAFETY: geteuid cannot fail.
-    let me = unsafe { libc::geteuid() };
-    Ok((md.is_file() && md.nlink() == 1 && md.uid() == me).then_some((file, md)))
+    Ok((md.is_file() && md.nlink() == 1 && md.uid() == euid).then_some((file, md)))
 }
 
 /// A new, empty spare at `spare_path` (made under a temporary name, then renamed, so a file of

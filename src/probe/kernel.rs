@@ -12,6 +12,7 @@
 //! - `/proc/cmdline`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use procfs::FromBufRead;
 
@@ -231,6 +232,59 @@ pub fn gunzip_bounded(bytes: &[u8], limit: u64) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// What was derived from an input, kept for an input equal to the last one.
+struct LastInput<K, V>(std::sync::Mutex<Option<(K, V)>>);
+
+impl<K: PartialEq, V: Clone> LastInput<K, V> {
+    const fn new() -> Self {
+        LastInput(std::sync::Mutex::new(None))
+    }
+
+    /// `derive(&input)`, or what it gave for the same input last time (only when `on`).
+    fn get(&self, on: bool, input: K, derive: impl FnOnce(&K) -> V) -> V {
+        if !on {
+            return derive(&input);
+        }
+        if let Ok(last) = self.0.lock()
+            && let Some((k, v)) = last.as_ref()
+            && *k == input
+        {
+            return v.clone();
+        }
+        let v = derive(&input);
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some((input, v.clone()));
+        }
+        v
+    }
+}
+
+type NameSet = Arc<BTreeSet<String>>;
+static PROC_MODULES: LastInput<String, NameSet> = LastInput::new();
+static SYS_MODULE: LastInput<crate::host::Listing, NameSet> = LastInput::new();
+static BUILTIN: LastInput<String, NameSet> = LastInput::new();
+/// Set when the service found no `/proc/modules` on the running host (see `probe`).
+static NO_PROC_MODULES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// What the service keeps of `/sys/module` (see `probe`), until SIGHUP.
+static SYS_MODULE_KEPT: std::sync::Mutex<Option<NameSet>> = std::sync::Mutex::new(None);
+/// A set compared by identity: the same set, not an equal one. (Held, so that its address cannot
+/// be taken by another while it is compared against.)
+#[derive(Debug, Clone)]
+struct Same(NameSet);
+
+impl PartialEq for Same {
+    fn eq(&self, other: &Same) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The union, by the sets it was made of (each kept by its own memo while it reads the same).
+static UNION: LastInput<Vec<Same>, NameSet> = LastInput::new();
+/// The module parameters the service read, kept while the module set is the same one and every
+/// parameter file read was read-only (a module must be loaded again to change those).
+static PARAMS_KEPT: std::sync::Mutex<Option<(Same, ParamValues)>> = std::sync::Mutex::new(None);
+type ParamValues = Arc<BTreeMap<String, String>>;
+
 /// Module names from `/proc/modules` text: procfs's parser, or the first word of each line when
 /// a line does not have the kernel's six fields.
 pub fn parse_proc_modules(text: &str) -> BTreeSet<String> {
@@ -297,28 +351,73 @@ pub fn probe(
     }
 
     if !config_keys.is_empty() {
-        probe_config(fs, facts, release.as_deref(), config_keys);
+        probe_config(fs, facts, release.as_deref(), config_keys, keep);
     }
 
     // Modules: loaded (/proc/modules), present in /sys/module, built in (modules.builtin).
-    let mut modules = BTreeSet::new();
+    // (On the running host each source's names, and their union, are kept while the source reads
+    // the same: the service reads them at every probe and they seldom change.)
+    let memo = fs.is_live() && !fs.is_recording();
+    let mut parts: Vec<Arc<BTreeSet<String>>> = Vec::new();
     let mut sources = Vec::new();
     let mut have_proc_modules = false;
-    match fs.read_string("/proc/modules") {
+    // (Absent on the running host, it is a kernel without module support: it stays absent.)
+    let no_modules = keep && memo && NO_PROC_MODULES.load(std::sync::atomic::Ordering::Relaxed);
+    match if no_modules {
+        Err(ReadError::NotFound("/proc/modules".into()))
+    } else {
+        fs.read_string("/proc/modules")
+    } {
         Ok(t) => {
-            modules.extend(parse_proc_modules(&t));
+            parts.push(PROC_MODULES.get(memo, t, |t| Arc::new(parse_proc_modules(t))));
             sources.push("/proc/modules");
             have_proc_modules = true;
         }
-        Err(e) if e.is_not_found() => {}
+        Err(e) if e.is_not_found() => {
+            if keep && memo {
+                NO_PROC_MODULES.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         Err(e) => facts.errors.push(crate::facts::ProbeError {
             fact: "kernel.modules".into(),
             message: e.to_string(),
         }),
     }
-    match fs.read_dir("/sys/module") {
-        Ok(names) => {
-            modules.extend(names);
+    // /sys/module holds the loaded modules and the built-in ones with parameters. Built-ins
+    // cannot change while the kernel runs, and without module support (no /proc/modules on the
+    // running host) nothing can: then the service lists the folder once, and with module support
+    // it keeps the built-ins (the names /proc/modules did not list the first time) and takes the
+    // loaded modules from /proc/modules at every probe.
+    let kept_sys = (keep && memo)
+        .then(|| SYS_MODULE_KEPT.lock().ok()?.clone())
+        .flatten();
+    let sys_module = match kept_sys {
+        Some(set) => Ok(set),
+        None => fs.listing("/sys/module").map(|listing| {
+            let all = SYS_MODULE.get(memo, listing, |l| {
+                Arc::new(
+                    l.names()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .collect(),
+                )
+            });
+            if keep
+                && memo
+                && let Ok(mut kept) = SYS_MODULE_KEPT.lock()
+            {
+                *kept = Some(match parts.first() {
+                    Some(loaded) if have_proc_modules => {
+                        Arc::new(all.difference(loaded).cloned().collect())
+                    }
+                    _ => Arc::clone(&all),
+                });
+            }
+            all
+        }),
+    };
+    match sys_module {
+        Ok(set) => {
+            parts.push(set);
             sources.push("/sys/module");
         }
         Err(e) if e.is_not_found() => {}
@@ -331,7 +430,7 @@ pub fn probe(
         for dir in ["/lib/modules", "/usr/lib/modules"] {
             let p = format!("{dir}/{r}/modules.builtin");
             if let Ok(t) = read_boot_fixed(fs, &p, keep) {
-                modules.extend(parse_modules_builtin(&t));
+                parts.push(BUILTIN.get(memo, t, |t| Arc::new(parse_modules_builtin(t))));
                 sources.push(if dir == "/lib/modules" {
                     "/lib/modules/R/modules.builtin"
                 } else {
@@ -341,6 +440,15 @@ pub fn probe(
             }
         }
     }
+    let modules = match parts.as_slice() {
+        [one] => Arc::clone(one),
+        _ => {
+            let key: Vec<Same> = parts.iter().map(|p| Same(Arc::clone(p))).collect();
+            UNION.get(memo, key, |_| {
+                Arc::new(parts.iter().flat_map(|p| p.iter().cloned()).collect())
+            })
+        }
+    };
     if sources.is_empty() {
         facts.unknown(
             "kernel.modules",
@@ -350,7 +458,7 @@ pub fn probe(
     } else {
         facts.set(
             "kernel.modules",
-            Value::Set(modules.into()),
+            Value::Set(Arc::clone(&modules)),
             sources.join(", "),
         );
     }
@@ -372,20 +480,44 @@ pub fn probe(
     }
 
     // Only the module parameters the table asks about.
-    let mut values = BTreeMap::new();
-    // (Only for modules that are there: a missing module's parameters need no failed open each.)
-    let present = |m: &str| facts.set_of("kernel.modules").is_none_or(|s| s.contains(m));
-    for key in params {
-        if let Some((m, p)) = key.split_once('.')
-            && present(m)
-            && let Ok(v) = fs.read_trimmed(&format!("/sys/module/{m}/parameters/{p}"))
-        {
-            values.insert(key.to_string(), v);
+    let kept = (keep && memo)
+        .then(|| PARAMS_KEPT.lock().ok()?.clone())
+        .flatten()
+        .filter(|(set, _)| *set == Same(Arc::clone(&modules)))
+        .map(|(_, values)| values);
+    let values = kept.unwrap_or_else(|| {
+        let mut values = BTreeMap::new();
+        let mut read_only = true;
+        // (Only for modules that are there: a missing module's parameters need no failed open.)
+        for key in params {
+            if let Some((m, p)) = key.split_once('.')
+                && (sources.is_empty() || modules.contains(m))
+            {
+                let path = format!("/sys/module/{m}/parameters/{p}");
+                if let Ok(v) = fs.read_trimmed(&path) {
+                    values.insert(key.to_string(), v);
+                    if keep && memo {
+                        use std::os::unix::fs::PermissionsExt;
+                        read_only &= fs
+                            .metadata(&path)
+                            .is_ok_and(|md| md.permissions().mode() & 0o222 == 0);
+                    }
+                }
+            }
         }
-    }
+        let values = Arc::new(values);
+        if keep
+            && memo
+            && read_only
+            && let Ok(mut kept) = PARAMS_KEPT.lock()
+        {
+            *kept = Some((Same(Arc::clone(&modules)), Arc::clone(&values)));
+        }
+        values
+    });
     facts.set(
         "module.param",
-        Value::Map(values.into()),
+        Value::Map(values),
         "/sys/module/*/parameters",
     );
 
@@ -399,7 +531,28 @@ pub fn probe(
     }
 }
 
-fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &super::Names) {
+/// The running kernel's own configuration (`/proc/config.gz`), as the service keeps it: it
+/// cannot change while the kernel runs. (Files elsewhere can be replaced, and are looked at again
+/// at every probe.)
+static CONFIG_KEPT: std::sync::Mutex<Option<Arc<BTreeMap<String, String>>>> =
+    std::sync::Mutex::new(None);
+
+fn probe_config(
+    fs: &HostFs,
+    facts: &mut Facts,
+    release: Option<&str>,
+    wanted: &super::Names,
+    keep: bool,
+) {
+    const OWN: &str = "/proc/config.gz";
+    let keep = keep && fs.is_live() && !fs.is_recording();
+    if keep
+        && let Ok(kept) = CONFIG_KEPT.lock()
+        && let Some(map) = kept.as_ref()
+    {
+        facts.set("kernel.config", Value::Map(Arc::clone(map)), OWN);
+        return;
+    }
     let mut tried = Vec::new();
     for pattern in CONFIG_PATHS {
         let path = match (pattern.contains("{R}"), release) {
@@ -424,6 +577,12 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &
             && let Some((ck, cpath, cmap)) = cache.as_ref()
             && ck == k
         {
+            if keep
+                && cpath == OWN
+                && let Ok(mut kept) = CONFIG_KEPT.lock()
+            {
+                *kept = Some(Arc::clone(cmap));
+            }
             facts.set("kernel.config", Value::Map(cmap.clone()), cpath.clone());
             return;
         }
@@ -453,6 +612,12 @@ fn probe_config(fs: &HostFs, facts: &mut Facts, release: Option<&str>, wanted: &
             continue;
         }
         let map = std::sync::Arc::new(map);
+        if keep
+            && path == OWN
+            && let Ok(mut kept) = CONFIG_KEPT.lock()
+        {
+            *kept = Some(Arc::clone(&map));
+        }
         if let (Some(k), Ok(mut cache)) = (key, CONFIG_CACHE.lock()) {
             *cache = Some((k, path.clone(), std::sync::Arc::clone(&map)));
             crate::cache::mark_dirty();
@@ -490,14 +655,17 @@ fn once_if<T: Clone>(
     read: impl Fn() -> Result<T, ReadError>,
 ) -> Result<T, ReadError> {
     if keep && let Ok(mut memo) = memo.lock() {
+        if let Some(hit) = memo.get(path) {
+            return hit.clone();
+        }
         return memo.entry(path.to_string()).or_insert_with(read).clone();
     }
     read()
 }
 
 /// A file that cannot change while the kernel runs (the command line it booted with, the built-in
-/// modules of the running release).
-fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<String, ReadError> {
+/// modules of the running release, which cgroup controllers are enabled).
+pub(crate) fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<String, ReadError> {
     once_if(&BOOT_FIXED, path, keep, || fs.read_string(path))
 }
 
@@ -519,6 +687,16 @@ pub(crate) fn forget_boot_fixed() {
     if let Ok(mut memo) = BOOT_FIXED_DIRS.lock() {
         memo.clear();
     }
+    if let Ok(mut kept) = SYS_MODULE_KEPT.lock() {
+        *kept = None;
+    }
+    if let Ok(mut kept) = CONFIG_KEPT.lock() {
+        *kept = None;
+    }
+    if let Ok(mut kept) = PARAMS_KEPT.lock() {
+        *kept = None;
+    }
+    NO_PROC_MODULES.store(false, std::sync::atomic::Ordering::Relaxed);
 }
 
 #[cfg(test)]
