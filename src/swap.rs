@@ -257,16 +257,18 @@ impl Swapped {
             }
         }
         let (from, to) = (cstr(&spare_path)?, cstr(path)?);
+        // (The system call itself: not every C library has a wrapper; musl's came late.)
         // SAFETY: two NUL-terminated paths; renameat2 reads them only.
         let exchanged = cvt(unsafe {
-            libc::renameat2(
+            libc::syscall(
+                libc::SYS_renameat2,
                 libc::AT_FDCWD,
                 from.as_ptr(),
                 libc::AT_FDCWD,
                 to.as_ptr(),
                 libc::RENAME_EXCHANGE,
             )
-        });
+        } as libc::c_int);
         match exchanged {
             // What was the output is the spare now.
             Ok(()) => {}
