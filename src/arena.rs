@@ -10,12 +10,22 @@
 //! The mapping only reserves address space: what is never reached costs nothing. Only the newest block
 //! can be freed or grown in place (which covers a `Vec` that grows while it is filled, and a
 //! temporary string); other frees leave their memory to the end of the process. When the arena is
-//! full, or could not be mapped, blocks come from the system allocator as before.
+//! full, or could not be mapped, blocks come from the heap allocator (`HEAP`) as before.
 //!
 //! `virtprobe serve` runs for weeks and frees what it allocates: it uses the system allocator from
 //! the start ([`use_system`], called before the first allocation).
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+/// Where blocks come from outside the arena. With glibc, its malloc. With musl, dlmalloc (a Rust
+/// port): musl's own malloc gives emptied pages back to the system at once, so the service, which
+/// frees and takes back about the same memory at every probe, paid eight page faults and two
+/// `mmap`/`munmap` pairs (with their TLB flushes) a probe; dlmalloc keeps up to 2 MiB of free
+/// memory before it trims.
+#[cfg(not(target_env = "musl"))]
+const HEAP: std::alloc::System = std::alloc::System;
+#[cfg(target_env = "musl")]
+const HEAP: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -141,7 +151,7 @@ fn populate(base: usize, end: usize) {
 
 // SAFETY: every block handed out is either a fresh, aligned, non-overlapping range of the arena
 // (the bump pointer only moves past it, or back over the newest block when that one is freed) or
-// comes from `System`, and each free or realloc goes back to where its block came from.
+// comes from `HEAP`, and each free or realloc goes back to where its block came from.
 unsafe impl GlobalAlloc for OneShot {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let base = base();
@@ -152,7 +162,7 @@ unsafe impl GlobalAlloc for OneShot {
             }
         }
         // SAFETY: the caller's layout has a non-zero size, as GlobalAlloc requires.
-        unsafe { System.alloc(layout) }
+        unsafe { HEAP.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
@@ -164,15 +174,15 @@ unsafe impl GlobalAlloc for OneShot {
                 TOP.compare_exchange(end, p as usize - base, Ordering::Relaxed, Ordering::Relaxed);
             return;
         }
-        // SAFETY: not in the arena, so it came from System with this layout.
-        unsafe { System.dealloc(p, layout) }
+        // SAFETY: not in the arena, so it came from HEAP with this layout.
+        unsafe { HEAP.dealloc(p, layout) }
     }
 
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let base = BASE.load(Ordering::Acquire);
         if !owns(base, p) {
-            // SAFETY: not in the arena, so it came from System with this layout.
-            return unsafe { System.realloc(p, layout, new_size) };
+            // SAFETY: not in the arena, so it came from HEAP with this layout.
+            return unsafe { HEAP.realloc(p, layout, new_size) };
         }
         let start = p as usize - base;
         // The newest block grows or shrinks in place when the arena has room.
