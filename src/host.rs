@@ -9,9 +9,9 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, Metadata};
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
@@ -234,10 +234,7 @@ impl HostFs {
     pub fn listing(&self, path: &str) -> Result<Listing, ReadError> {
         use std::os::fd::AsRawFd;
         let real = self.resolve(path)?;
-        let dir = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NONBLOCK)
-            .open(&real)
+        let dir = open_raw(&real, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK)
             .map_err(|e| io_error(path, &e))?;
         let mut raw: Vec<u8> = Vec::new();
         let mut count = 0usize;
@@ -288,10 +285,7 @@ impl HostFs {
     /// where a listing of a hashed ext4 folder of a thousand programs costs about a millisecond.
     pub fn open_dir(&self, path: &str) -> Result<DirNames, ReadError> {
         let real = self.resolve(path)?;
-        let dir = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
-            .open(&real)
+        let dir = open_raw(&real, libc::O_PATH | libc::O_DIRECTORY)
             .map_err(|e| io_error(path, &e))?;
         Ok(DirNames { dir })
     }
@@ -340,15 +334,11 @@ impl HostFs {
 
     fn read_uncached(&self, path: &str, buf: &mut Vec<u8>) -> Result<(), ReadError> {
         let real = self.resolve(path)?;
-        let mut opts = OpenOptions::new();
-        opts.read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY);
+        let mut flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
         if !self.live {
-            opts.custom_flags(
-                libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NOFOLLOW,
-            );
+            flags |= libc::O_NOFOLLOW;
         }
-        let file: File = opts.open(&real).map_err(|e| io_error(path, &e))?;
+        let file: File = open_raw(&real, flags).map_err(|e| io_error(path, &e))?;
         // On the running host /proc and /sys hold the kernel's own files, whose sizes say
         // nothing (0, or 4096 for any sysfs attribute): they are read without asking for their
         // type and size first (a folder among them fails the read itself, and is refused then).
@@ -515,6 +505,36 @@ impl DirNames {
                 st.as_mut_ptr(),
                 libc::AT_SYMLINK_NOFOLLOW,
             ) == 0
+        }
+    }
+}
+
+/// Open `path` with `flags` (and `O_CLOEXEC`) in one system call. (The standard library's open
+/// goes through the C library, and musl follows every `O_CLOEXEC` open with an `fcntl` that
+/// kernels older than 2.6.23 needed: one call more for each file a probe reads.)
+pub fn open_raw(path: &Path, flags: libc::c_int) -> std::io::Result<File> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in path"))?;
+    loop {
+        // SAFETY: a NUL-terminated path; openat reads it only.
+        let fd = unsafe {
+            libc::syscall(
+                libc::SYS_openat,
+                libc::AT_FDCWD,
+                c.as_ptr(),
+                flags | libc::O_CLOEXEC,
+                0o666 as libc::c_uint,
+            )
+        };
+        if fd >= 0 {
+            // SAFETY: a new descriptor that nothing else owns.
+            return Ok(unsafe { File::from_raw_fd(fd as libc::c_int) });
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
         }
     }
 }

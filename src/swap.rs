@@ -297,13 +297,10 @@ impl Swapped {
 /// The spare and its length, when there is one that can be written in place: a regular file of
 /// this user's with one name (not a symbolic link, and not a hard link to some other file).
 fn open_spare(spare_path: &Path, euid: u32) -> std::io::Result<Option<(File, std::fs::Metadata)>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(spare_path)
-    {
+    let file = match crate::host::open_raw(
+        spare_path,
+        libc::O_RDWR | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+    ) {
         Ok(f) => f,
         Err(e)
             if matches!(

@@ -15,7 +15,6 @@
 //! the capability, the vCPU is created without it, as before.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
 
 use super::live::KvmOutcome;
 use crate::host::HostFs;
@@ -99,12 +98,7 @@ pub fn probe_dev_kvm(fs: &HostFs) -> KvmOutcome {
 pub fn probe_path(path: &std::path::Path) -> KvmOutcome {
     let mut out = KvmOutcome::default();
     // Opening answers whether the node exists too: no `stat` first.
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(path)
-    {
+    let file = match crate::host::open_raw(path, libc::O_RDWR) {
         Ok(f) => {
             out.exists = true;
             f
