@@ -5,6 +5,7 @@
 //! only facts, so a fact that could not be read makes the rules that need it `unknown` instead of
 //! failing them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
@@ -63,8 +64,10 @@ impl fmt::Display for Value {
 pub struct Fact {
     /// The value, or the reason it could not be read.
     pub value: Result<Value, String>,
-    /// Where it came from: a host path, `cpuid`, `ioctl /dev/kvm`, `uname`…
-    pub source: String,
+    /// Where it came from: a host path, `cpuid`, `ioctl /dev/kvm`, `uname`… (Most are fixed
+    /// texts, borrowed rather than copied: a probe records a hundred facts, the service one
+    /// probe after another.)
+    pub source: Cow<'static, str>,
 }
 
 /// Something the probe could not read, listed in the report's `errors`.
@@ -79,7 +82,7 @@ pub struct ProbeError {
 /// All facts of one probe.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
-    map: BTreeMap<String, Fact>,
+    map: BTreeMap<Cow<'static, str>, Fact>,
     /// What could not be read.
     pub errors: Vec<ProbeError>,
     /// Checks skipped or weakened because the invoking user lacks a privilege.
@@ -91,9 +94,14 @@ pub use known::KNOWN_FACTS;
 
 impl Facts {
     /// Record a known value.
-    pub fn set(&mut self, name: &str, value: Value, source: impl Into<String>) {
+    pub fn set(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: Value,
+        source: impl Into<Cow<'static, str>>,
+    ) {
         self.map.insert(
-            name.to_string(),
+            name.into(),
             Fact {
                 value: Ok(value),
                 source: source.into(),
@@ -102,8 +110,13 @@ impl Facts {
     }
 
     /// Record that a fact is unknown and why; the reason is also listed in `errors`.
-    pub fn unknown(&mut self, name: &str, reason: impl Into<String>, source: impl Into<String>) {
-        let reason = reason.into();
+    pub fn unknown(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        reason: impl Into<String>,
+        source: impl Into<Cow<'static, str>>,
+    ) {
+        let (name, reason) = (name.into(), reason.into());
         self.errors.push(ProbeError {
             fact: name.to_string(),
             message: reason.clone(),
@@ -115,12 +128,12 @@ impl Facts {
     /// sources of a captured tree that has none).
     pub fn unknown_quiet(
         &mut self,
-        name: &str,
+        name: impl Into<Cow<'static, str>>,
         reason: impl Into<String>,
-        source: impl Into<String>,
+        source: impl Into<Cow<'static, str>>,
     ) {
         self.map.insert(
-            name.to_string(),
+            name.into(),
             Fact {
                 value: Err(reason.into()),
                 source: source.into(),
@@ -173,7 +186,7 @@ impl Facts {
     }
 
     /// All facts, by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Fact)> {
-        self.map.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Fact)> {
+        self.map.iter().map(|(k, v)| (&**k, v))
     }
 }

@@ -355,7 +355,7 @@ pub fn build(probed: &Probed, table: &Table, root: &str) -> Report {
                 .to_string(),
             virt_extension_evidence: f
                 .get("cpu.virt_extension_state")
-                .map(|x| x.source.clone())
+                .map(|x| x.source.to_string())
                 .unwrap_or_default(),
         },
         kernel: KernelSummary {
@@ -364,7 +364,7 @@ pub fn build(probed: &Probed, table: &Table, root: &str) -> Report {
             config_source: f
                 .get("kernel.config")
                 .filter(|x| x.value.is_ok())
-                .map(|x| x.source.clone()),
+                .map(|x| x.source.to_string()),
             modules: f
                 .set_of("kernel.modules")
                 .map(|s| s.iter().cloned().collect())

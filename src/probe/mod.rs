@@ -296,7 +296,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             };
             facts.set("kvm.device", Value::Bool(k.exists), src);
             // The probe ran: with no /dev/kvm nothing can be opened or created, which is a fact.
-            let opt_bool = |facts: &mut Facts, name: &str, v: Option<bool>| match (v, k.exists) {
+            let opt_bool = |facts: &mut Facts, name: &'static str, v: Option<bool>| match (v, k.exists) {
                 (Some(b), _) => facts.set(name, Value::Bool(b), src),
                 (None, false) => facts.set(name, Value::Bool(false), "/dev/kvm does not exist"),
                 (None, true) => facts.unknown_quiet(name, "not reached", src),
@@ -377,7 +377,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     }
 }
 
-fn set_opt_str(facts: &mut Facts, name: &str, v: Option<String>, src: &str) {
+fn set_opt_str(facts: &mut Facts, name: &'static str, v: Option<String>, src: &'static str) {
     match v {
         Some(s) => facts.set(name, Value::Str(s), src),
         None => facts.unknown_quiet(name, format!("{src}: no such field"), src),
