@@ -285,8 +285,8 @@ impl HostFs {
     /// where a listing of a hashed ext4 folder of a thousand programs costs about a millisecond.
     pub fn open_dir(&self, path: &str) -> Result<DirNames, ReadError> {
         let real = self.resolve(path)?;
-        let dir = open_raw(&real, libc::O_PATH | libc::O_DIRECTORY)
-            .map_err(|e| io_error(path, &e))?;
+        let dir =
+            open_raw(&real, libc::O_PATH | libc::O_DIRECTORY).map_err(|e| io_error(path, &e))?;
         Ok(DirNames { dir })
     }
 

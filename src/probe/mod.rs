@@ -296,11 +296,12 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             };
             facts.set("kvm.device", Value::Bool(k.exists), src);
             // The probe ran: with no /dev/kvm nothing can be opened or created, which is a fact.
-            let opt_bool = |facts: &mut Facts, name: &'static str, v: Option<bool>| match (v, k.exists) {
-                (Some(b), _) => facts.set(name, Value::Bool(b), src),
-                (None, false) => facts.set(name, Value::Bool(false), "/dev/kvm does not exist"),
-                (None, true) => facts.unknown_quiet(name, "not reached", src),
-            };
+            let opt_bool =
+                |facts: &mut Facts, name: &'static str, v: Option<bool>| match (v, k.exists) {
+                    (Some(b), _) => facts.set(name, Value::Bool(b), src),
+                    (None, false) => facts.set(name, Value::Bool(false), "/dev/kvm does not exist"),
+                    (None, true) => facts.unknown_quiet(name, "not reached", src),
+                };
             opt_bool(&mut facts, "kvm.open", k.open);
             opt_bool(&mut facts, "kvm.create_vm", k.create_vm);
             opt_bool(&mut facts, "kvm.create_vcpu", k.create_vcpu);
