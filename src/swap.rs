@@ -128,6 +128,19 @@ fn unsupported(e: &std::io::Error) -> bool {
     )
 }
 
+impl Written {
+    fn of(md: &std::fs::Metadata, generation: u64, head_len: usize) -> Written {
+        Written {
+            dev: md.dev(),
+            ino: md.ino(),
+            len: md.len(),
+            mtime: (md.mtime(), md.mtime_nsec()),
+            generation,
+            head_len,
+        }
+    }
+}
+
 impl Default for Swapped {
     fn default() -> Self {
         Self::new()
@@ -216,16 +229,10 @@ impl Swapped {
         }
         let len = found.as_ref().map_or(0, |m| m.len());
         let holds_head = match (&found, generation) {
-            (Some(md), Some(g)) => self.written.iter().flatten().any(|w| {
-                *w == Written {
-                    dev: md.dev(),
-                    ino: md.ino(),
-                    len: md.len(),
-                    mtime: (md.mtime(), md.mtime_nsec()),
-                    generation: g,
-                    head_len: head.len(),
-                }
-            }),
+            (Some(md), Some(g)) => {
+                let now = Written::of(md, g, head.len());
+                self.written.iter().flatten().any(|w| *w == now)
+            }
             _ => false,
         };
         let written = write_in_place(&spare, head, tail, len, holds_head).and_then(|()| {
@@ -234,15 +241,7 @@ impl Swapped {
             }
             // Remember what the file holds now, for the write after the next.
             let Some(g) = generation else { return Ok(None) };
-            let md = spare.metadata()?;
-            Ok(Some(Written {
-                dev: md.dev(),
-                ino: md.ino(),
-                len: md.len(),
-                mtime: (md.mtime(), md.mtime_nsec()),
-                generation: g,
-                head_len: head.len(),
-            }))
+            Ok(Some(Written::of(&spare.metadata()?, g, head.len())))
         });
         let unleased = lease(&spare, libc::F_UNLCK);
         let now = written?;
