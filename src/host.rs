@@ -262,14 +262,11 @@ impl HostFs {
             count += Records(&raw[start..]).count();
             // The kernel's own folders are listed whole until the buffer is full: room left for
             // another record (at most 280 bytes) means the end, with no call to say so.
-            if count >= 100_000 || (pseudo && (n as usize) + 512 < 32 * 1024) {
+            if count >= MAX_ENTRIES || (pseudo && (n as usize) + 512 < 32 * 1024) {
                 break;
             }
         }
-        let listing = Listing {
-            raw,
-            limit: 100_000,
-        };
+        let listing = Listing { raw };
         if let Some(t) = &self.touched {
             let names = listing
                 .names()
@@ -438,8 +435,10 @@ fn push_components(stack: &mut Vec<std::ffi::OsString>, p: &Path) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing {
     raw: Vec<u8>,
-    limit: usize,
 }
+
+/// Entries a listing gives at most.
+const MAX_ENTRIES: usize = 100_000;
 
 impl Listing {
     /// The records' bytes, for comparing two listings.
@@ -452,7 +451,7 @@ impl Listing {
         use std::os::unix::ffi::OsStrExt;
         Records(&self.raw)
             .filter(|n| *n != b"." && *n != b"..")
-            .take(self.limit)
+            .take(MAX_ENTRIES)
             .map(std::ffi::OsStr::from_bytes)
     }
 }
