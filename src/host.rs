@@ -228,9 +228,7 @@ impl HostFs {
     }
 
     /// A directory's entries as the kernel lists them (`getdents64`), `.` and `..` left out:
-    /// one buffer, no allocation per name. Two listings of a folder whose entries did not change
-    /// are byte for byte the same on the kernel's own file systems, which lets a caller keep what
-    /// it derived from the last one. Bounded to 100 000 entries.
+    /// one buffer, no allocation per name. Bounded to 100 000 entries.
     pub fn listing(&self, path: &str) -> Result<Listing, ReadError> {
         use std::os::fd::AsRawFd;
         let real = self.resolve(path)?;
@@ -441,11 +439,6 @@ pub struct Listing {
 const MAX_ENTRIES: usize = 100_000;
 
 impl Listing {
-    /// The records' bytes, for comparing two listings.
-    pub fn bytes(&self) -> &[u8] {
-        &self.raw
-    }
-
     /// The entries' names, `.` and `..` left out.
     pub fn names(&self) -> impl Iterator<Item = &std::ffi::OsStr> {
         use std::os::unix::ffi::OsStrExt;

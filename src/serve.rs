@@ -244,7 +244,8 @@ fn summary(r: &Report) -> String {
 /// How often, between probes, `/dev/kvm` and the module set are looked at for a change.
 const CHANGE_CHECK: Duration = Duration::from_secs(1);
 
-/// Give glibc's free heap memory back to the system (musl's allocator does so by itself).
+/// Give glibc's free heap memory back to the system (the musl build's dlmalloc trims itself past
+/// 2 MiB free).
 fn trim_heap() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only releases free memory of glibc's heap.
@@ -403,15 +404,13 @@ pub fn run(opts: Options) -> Result<(), Error> {
                 report,
             };
             if head.is_none() {
-                let mut buf = std::mem::take(&mut head_buf);
-                match status_head(&status.report, &mut buf) {
+                match status_head(&status.report, &mut head_buf) {
                     Ok(()) => {
                         head_generation += 1;
                         head = Some(head_generation);
                     }
                     Err(e) => tracing::error!(error = %e, "cannot serialise the status"),
                 }
-                head_buf = buf;
             }
             write_outputs(
                 &opts,

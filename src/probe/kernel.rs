@@ -260,13 +260,12 @@ impl<K: PartialEq, V: Clone> LastInput<K, V> {
 }
 
 type NameSet = Arc<BTreeSet<String>>;
+type ParamValues = Arc<BTreeMap<String, String>>;
+/// The loaded modules, kept while `/proc/modules` reads the same.
 static PROC_MODULES: LastInput<String, NameSet> = LastInput::new();
-static SYS_MODULE: LastInput<crate::host::Listing, NameSet> = LastInput::new();
-static BUILTIN: LastInput<String, NameSet> = LastInput::new();
-/// Set when the service found no `/proc/modules` on the running host (see `probe`).
-static NO_PROC_MODULES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-/// What the service keeps of `/sys/module` (see `probe`), until SIGHUP.
-static SYS_MODULE_KEPT: std::sync::Mutex<Option<NameSet>> = std::sync::Mutex::new(None);
+/// The union of the module sets, by the sets it was made of.
+static UNION: LastInput<Vec<Same>, NameSet> = LastInput::new();
+
 /// A set compared by identity: the same set, not an equal one. (Held, so that its address cannot
 /// be taken by another while it is compared against.)
 #[derive(Debug, Clone)]
@@ -278,12 +277,41 @@ impl PartialEq for Same {
     }
 }
 
-/// The union, by the sets it was made of (each kept by its own memo while it reads the same).
-static UNION: LastInput<Vec<Same>, NameSet> = LastInput::new();
-/// The module parameters the service read, kept while the module set is the same one and every
-/// parameter file read was read-only (a module must be loaded again to change those).
-static PARAMS_KEPT: std::sync::Mutex<Option<(Same, ParamValues)>> = std::sync::Mutex::new(None);
-type ParamValues = Arc<BTreeMap<String, String>>;
+/// What the service keeps of the kernel facts because it cannot change while the kernel runs
+/// (see `probe`), until SIGHUP.
+struct Kept {
+    /// No `/proc/modules` on the running host: a kernel without module support.
+    no_proc_modules: bool,
+    /// The entries of `/sys/module` that are not loaded modules (all of them without module
+    /// support).
+    sys_module: Option<NameSet>,
+    /// The running release's `modules.builtin` and where it was found, once looked for (`None`
+    /// inside: there is none).
+    builtin: Option<Option<(NameSet, &'static str)>>,
+    /// The module parameters read, with the module set they were read for: kept only when every
+    /// file read was read-only (a module must be loaded again to change those).
+    params: Option<(Same, ParamValues)>,
+    /// The running kernel's own configuration (`/proc/config.gz`). (Files elsewhere can be
+    /// replaced, and are looked at again at every probe.)
+    config: Option<ParamValues>,
+}
+
+impl Kept {
+    const NOTHING: Kept = Kept {
+        no_proc_modules: false,
+        sys_module: None,
+        builtin: None,
+        params: None,
+        config: None,
+    };
+}
+
+static KEPT: std::sync::Mutex<Kept> = std::sync::Mutex::new(Kept::NOTHING);
+
+/// Look at or change what the service keeps (a poisoned lock is taken as it is).
+fn kept<T>(f: impl FnOnce(&mut Kept) -> T) -> T {
+    f(&mut KEPT.lock().unwrap_or_else(|e| e.into_inner()))
+}
 
 /// Module names from `/proc/modules` text: procfs's parser, or the first word of each line when
 /// a line does not have the kernel's six fields.
@@ -355,27 +383,26 @@ pub fn probe(
     }
 
     // Modules: loaded (/proc/modules), present in /sys/module, built in (modules.builtin).
-    // (On the running host each source's names, and their union, are kept while the source reads
-    // the same: the service reads them at every probe and they seldom change.)
-    let memo = fs.is_live() && !fs.is_recording();
-    let mut parts: Vec<Arc<BTreeSet<String>>> = Vec::new();
+    // /sys/module holds the loaded modules and the built-in ones with parameters. Built-ins
+    // cannot change while the kernel runs, and without module support (no /proc/modules on the
+    // running host) nothing can: the service lists the folder once and keeps the built-ins (the
+    // names /proc/modules did not list the first time), and reads /proc/modules at every probe.
+    let mut parts: Vec<NameSet> = Vec::new();
     let mut sources = Vec::new();
     let mut have_proc_modules = false;
-    // (Absent on the running host, it is a kernel without module support: it stays absent.)
-    let no_modules = keep && memo && NO_PROC_MODULES.load(std::sync::atomic::Ordering::Relaxed);
-    match if no_modules {
+    match if keep && kept(|k| k.no_proc_modules) {
         Err(ReadError::NotFound("/proc/modules".into()))
     } else {
         fs.read_string("/proc/modules")
     } {
         Ok(t) => {
-            parts.push(PROC_MODULES.get(memo, t, |t| Arc::new(parse_proc_modules(t))));
+            parts.push(PROC_MODULES.get(keep, t, |t| Arc::new(parse_proc_modules(t))));
             sources.push("/proc/modules");
             have_proc_modules = true;
         }
         Err(e) if e.is_not_found() => {
-            if keep && memo {
-                NO_PROC_MODULES.store(true, std::sync::atomic::Ordering::Relaxed);
+            if keep {
+                kept(|k| k.no_proc_modules = true);
             }
         }
         Err(e) => facts.errors.push(crate::facts::ProbeError {
@@ -383,34 +410,23 @@ pub fn probe(
             message: e.to_string(),
         }),
     }
-    // /sys/module holds the loaded modules and the built-in ones with parameters. Built-ins
-    // cannot change while the kernel runs, and without module support (no /proc/modules on the
-    // running host) nothing can: then the service lists the folder once, and with module support
-    // it keeps the built-ins (the names /proc/modules did not list the first time) and takes the
-    // loaded modules from /proc/modules at every probe.
-    let kept_sys = (keep && memo)
-        .then(|| SYS_MODULE_KEPT.lock().ok()?.clone())
-        .flatten();
-    let sys_module = match kept_sys {
+    let sys_module = match keep.then(|| kept(|k| k.sys_module.clone())).flatten() {
         Some(set) => Ok(set),
         None => fs.listing("/sys/module").map(|listing| {
-            let all = SYS_MODULE.get(memo, listing, |l| {
-                Arc::new(
-                    l.names()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .collect(),
-                )
-            });
-            if keep
-                && memo
-                && let Ok(mut kept) = SYS_MODULE_KEPT.lock()
-            {
-                *kept = Some(match parts.first() {
+            let all: NameSet = Arc::new(
+                listing
+                    .names()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .collect(),
+            );
+            if keep {
+                let built_in = match parts.first() {
                     Some(loaded) if have_proc_modules => {
                         Arc::new(all.difference(loaded).cloned().collect())
                     }
                     _ => Arc::clone(&all),
-                });
+                };
+                kept(|k| k.sys_module = Some(built_in));
             }
             all
         }),
@@ -426,25 +442,35 @@ pub fn probe(
             message: e.to_string(),
         }),
     }
-    if let Some(r) = &release {
-        for dir in ["/lib/modules", "/usr/lib/modules"] {
-            let p = format!("{dir}/{r}/modules.builtin");
-            if let Ok(t) = read_boot_fixed(fs, &p, keep) {
-                parts.push(BUILTIN.get(memo, t, |t| Arc::new(parse_modules_builtin(t))));
-                sources.push(if dir == "/lib/modules" {
-                    "/lib/modules/R/modules.builtin"
-                } else {
-                    "/usr/lib/modules/R/modules.builtin"
-                });
-                break;
+    let builtin = match keep.then(|| kept(|k| k.builtin.clone())).flatten() {
+        Some(looked) => looked,
+        None => {
+            let found = release.as_ref().and_then(|r| {
+                [
+                    ("/lib/modules", "/lib/modules/R/modules.builtin"),
+                    ("/usr/lib/modules", "/usr/lib/modules/R/modules.builtin"),
+                ]
+                .into_iter()
+                .find_map(|(dir, shown)| {
+                    let t = fs.read_string(&format!("{dir}/{r}/modules.builtin")).ok()?;
+                    Some((Arc::new(parse_modules_builtin(&t)), shown))
+                })
+            });
+            if keep {
+                kept(|k| k.builtin = Some(found.clone()));
             }
+            found
         }
+    };
+    if let Some((set, shown)) = builtin {
+        parts.push(set);
+        sources.push(shown);
     }
     let modules = match parts.as_slice() {
         [one] => Arc::clone(one),
         _ => {
             let key: Vec<Same> = parts.iter().map(|p| Same(Arc::clone(p))).collect();
-            UNION.get(memo, key, |_| {
+            UNION.get(keep, key, |_| {
                 Arc::new(parts.iter().flat_map(|p| p.iter().cloned()).collect())
             })
         }
@@ -480,12 +506,12 @@ pub fn probe(
     }
 
     // Only the module parameters the table asks about.
-    let kept = (keep && memo)
-        .then(|| PARAMS_KEPT.lock().ok()?.clone())
+    let kept_params = keep
+        .then(|| kept(|k| k.params.clone()))
         .flatten()
         .filter(|(set, _)| *set == Same(Arc::clone(&modules)))
         .map(|(_, values)| values);
-    let values = kept.unwrap_or_else(|| {
+    let values = kept_params.unwrap_or_else(|| {
         let mut values = BTreeMap::new();
         let mut read_only = true;
         // (Only for modules that are there: a missing module's parameters need no failed open.)
@@ -496,7 +522,7 @@ pub fn probe(
                 let path = format!("/sys/module/{m}/parameters/{p}");
                 if let Ok(v) = fs.read_trimmed(&path) {
                     values.insert(key.to_string(), v);
-                    if keep && memo {
+                    if keep {
                         use std::os::unix::fs::PermissionsExt;
                         read_only &= fs
                             .metadata(&path)
@@ -506,12 +532,8 @@ pub fn probe(
             }
         }
         let values = Arc::new(values);
-        if keep
-            && memo
-            && read_only
-            && let Ok(mut kept) = PARAMS_KEPT.lock()
-        {
-            *kept = Some((Same(Arc::clone(&modules)), Arc::clone(&values)));
+        if keep && read_only {
+            kept(|k| k.params = Some((Same(Arc::clone(&modules)), Arc::clone(&values))));
         }
         values
     });
@@ -531,12 +553,6 @@ pub fn probe(
     }
 }
 
-/// The running kernel's own configuration (`/proc/config.gz`), as the service keeps it: it
-/// cannot change while the kernel runs. (Files elsewhere can be replaced, and are looked at again
-/// at every probe.)
-static CONFIG_KEPT: std::sync::Mutex<Option<Arc<BTreeMap<String, String>>>> =
-    std::sync::Mutex::new(None);
-
 fn probe_config(
     fs: &HostFs,
     facts: &mut Facts,
@@ -544,13 +560,10 @@ fn probe_config(
     wanted: &super::Names,
     keep: bool,
 ) {
+    // (The running kernel's own configuration, which the service keeps.)
     const OWN: &str = "/proc/config.gz";
-    let keep = keep && fs.is_live() && !fs.is_recording();
-    if keep
-        && let Ok(kept) = CONFIG_KEPT.lock()
-        && let Some(map) = kept.as_ref()
-    {
-        facts.set("kernel.config", Value::Map(Arc::clone(map)), OWN);
+    if let Some(map) = keep.then(|| kept(|k| k.config.clone())).flatten() {
+        facts.set("kernel.config", Value::Map(map), OWN);
         return;
     }
     let mut tried = Vec::new();
@@ -577,11 +590,8 @@ fn probe_config(
             && let Some((ck, cpath, cmap)) = cache.as_ref()
             && ck == k
         {
-            if keep
-                && cpath == OWN
-                && let Ok(mut kept) = CONFIG_KEPT.lock()
-            {
-                *kept = Some(Arc::clone(cmap));
+            if keep && cpath == OWN {
+                kept(|k| k.config = Some(Arc::clone(cmap)));
             }
             facts.set("kernel.config", Value::Map(cmap.clone()), cpath.clone());
             return;
@@ -612,11 +622,8 @@ fn probe_config(
             continue;
         }
         let map = std::sync::Arc::new(map);
-        if keep
-            && path == OWN
-            && let Ok(mut kept) = CONFIG_KEPT.lock()
-        {
-            *kept = Some(Arc::clone(&map));
+        if keep && path == OWN {
+            kept(|k| k.config = Some(Arc::clone(&map)));
         }
         if let (Some(k), Ok(mut cache)) = (key, CONFIG_CACHE.lock()) {
             *cache = Some((k, path.clone(), std::sync::Arc::clone(&map)));
@@ -663,8 +670,8 @@ fn once_if<T: Clone>(
     read()
 }
 
-/// A file that cannot change while the kernel runs (the command line it booted with, the built-in
-/// modules of the running release, which cgroup controllers are enabled).
+/// A file that cannot change while the kernel runs (the command line it booted with, which cgroup
+/// controllers are enabled).
 pub(crate) fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<String, ReadError> {
     once_if(&BOOT_FIXED, path, keep, || fs.read_string(path))
 }
@@ -687,16 +694,7 @@ pub(crate) fn forget_boot_fixed() {
     if let Ok(mut memo) = BOOT_FIXED_DIRS.lock() {
         memo.clear();
     }
-    if let Ok(mut kept) = SYS_MODULE_KEPT.lock() {
-        *kept = None;
-    }
-    if let Ok(mut kept) = CONFIG_KEPT.lock() {
-        *kept = None;
-    }
-    if let Ok(mut kept) = PARAMS_KEPT.lock() {
-        *kept = None;
-    }
-    NO_PROC_MODULES.store(false, std::sync::atomic::Ordering::Relaxed);
+    kept(|k| *k = Kept::NOTHING);
 }
 
 #[cfg(test)]
