@@ -9,8 +9,9 @@
 //! `$RUNTIME_DIRECTORY`, else `/run/virtprobe` for root or `$XDG_RUNTIME_DIR/virtprobe` for
 //! others: tmpfs folders that a reboot empties. An entry is used only when the boot id, the
 //! virtprobe version and every key match: the config file's path, device, inode, size and mtime,
-//! the kernel release and the options wanted; each bin folder's device, inode and mtime (adding
-//! or removing a program changes its folder's mtime) and the names wanted; for CPUID, the boot
+//! the kernel release and the options wanted; each bin folder's device, inode, mtime and ctime (adding
+//! or removing a program changes its folder's times; a folder changed in the last 3 s is not
+//! trusted) and the names wanted; for CPUID, the boot
 //! alone. A missing, foreign,
 //! stale or damaged file is ignored and replaced. Only the running host (no `--root`) uses it, and
 //! not `capture`, which must read the files themselves. `--no-cache` turns it off.
@@ -30,7 +31,7 @@ static LOADED: AtomicBool = AtomicBool::new(false);
 static DIRTY: AtomicBool = AtomicBool::new(false);
 
 /// The file's name carries its format: a change of the cached types changes the name.
-const FILE: &str = "cache.v4";
+const FILE: &str = "cache.v5";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entries {

@@ -50,7 +50,7 @@ impl ReadError {
     }
 }
 
-fn io_error(path: &str, e: &std::io::Error) -> ReadError {
+pub(crate) fn io_error(path: &str, e: &std::io::Error) -> ReadError {
     match e.kind() {
         std::io::ErrorKind::NotFound => ReadError::NotFound(path.to_string()),
         std::io::ErrorKind::PermissionDenied => ReadError::PermissionDenied(path.to_string()),
@@ -468,6 +468,32 @@ impl<'a> Iterator for Records<'a> {
         let name = &field[..field.iter().position(|&b| b == 0).unwrap_or(field.len())];
         self.0 = &buf[reclen..];
         Some(name)
+    }
+}
+
+/// The number of entries (`.` and `..` left out) of the kernel folder open as `fd`, listed again
+/// from its start; `None` when it cannot be listed. (For [`crate::held`]: like
+/// [`HostFs::listing`] on `/proc` and `/sys`, a short listing is the whole one.)
+pub(crate) fn count_entries(fd: std::os::fd::RawFd) -> Option<usize> {
+    // SAFETY: lseek on a descriptor the caller owns.
+    if unsafe { libc::lseek(fd, 0, libc::SEEK_SET) } != 0 {
+        return None;
+    }
+    let mut buf = [0u8; 8192];
+    let mut count = 0usize;
+    loop {
+        // SAFETY: getdents64 writes at most buf.len() bytes into buf.
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 {
+            return None;
+        }
+        let n = n as usize;
+        count += Records(&buf[..n.min(buf.len())])
+            .filter(|r| *r != b"." && *r != b"..")
+            .count();
+        if n == 0 || n + 512 < buf.len() || count >= MAX_ENTRIES {
+            return Some(count.min(MAX_ENTRIES));
+        }
     }
 }
 

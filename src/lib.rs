@@ -12,6 +12,7 @@ pub mod advise;
 pub mod cache;
 pub mod capture;
 pub mod facts;
+pub mod held;
 pub mod host;
 pub mod probe;
 pub mod render;

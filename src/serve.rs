@@ -9,8 +9,9 @@
 //! and the folder are also fsynced. A write that fails (folder missing, read-only, full) is logged
 //! with its path and retried at the next probe; the last good file stays. systemd: READY=1 after
 //! the first probe, STATUS= with a summary, WATCHDOG=1 when WatchdogSec is set; SIGTERM and SIGINT
-//! stop within a second; SIGHUP reloads the data file. Host files read: those of the probe, plus `/sys/module`
-//! and `/dev/kvm` for the change check.
+//! stop within a second; SIGHUP reloads the data file. Host files read: those of the probe (some through
+//! descriptors and stamps held between probes, [`crate::held`], with `/proc/self/mountinfo` polled
+//! for mount events), plus `/sys/module` and `/dev/kvm` for the change check.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -85,6 +85,7 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
 }
 
 fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
+    crate::held::begin_probe(fs);
     let mut facts = Facts::default();
     if let Some(p) = live.problem() {
         facts.errors.push(ProbeError {
@@ -244,11 +245,9 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     }
 
     // Paths the table asks about.
-    let existing: BTreeSet<String> = needs
-        .paths
-        .iter()
-        .filter(|p| fs.exists(p))
-        .map(|p| p.to_string())
+    let existing: BTreeSet<String> = crate::held::existing(fs, needs.paths.iter().map(|p| &**p))
+        .into_iter()
+        .map(str::to_string)
         .collect();
     facts.set("path", Value::Set(existing.into()), "stat");
 
@@ -355,10 +354,12 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
 
     probe_containers(fs, &mut facts, keep);
 
-    match fs.read_dir("/sys/kernel/iommu_groups") {
-        Ok(g) => facts.set(
+    // (The folder is made once, when the IOMMU driver starts, and never removed: the service
+    // lists it again through a descriptor it holds.)
+    match crate::held::count_kernel_dir(fs, "/sys/kernel/iommu_groups") {
+        Ok(n) => facts.set(
             "iommu.groups",
-            Value::Int(g.len() as i64),
+            Value::Int(n as i64),
             "/sys/kernel/iommu_groups",
         ),
         Err(e) if e.is_not_found() => facts.set(
@@ -622,7 +623,9 @@ type KvmKey = (
 );
 static KVM_CACHE: std::sync::Mutex<Option<(KvmKey, std::time::Instant, KvmOutcome)>> =
     std::sync::Mutex::new(None);
-pub(crate) type ToolsKey = (Vec<(String, u64, u64, i64, i64)>, Names, std::path::PathBuf);
+pub(crate) type ToolsKey = (Vec<ToolsDir>, Names, std::path::PathBuf);
+/// A bin folder's name and stamp: device, inode, modification and change times (s, ns).
+pub(crate) type ToolsDir = (String, u64, u64, (i64, i64), (i64, i64));
 /// Tools found: name (or `prefix*`) → the path it was found at.
 pub(crate) type Tools = Arc<BTreeMap<String, String>>;
 pub(crate) type ToolsCache = Option<(ToolsKey, Tools)>;
@@ -647,6 +650,10 @@ static STABLE: std::sync::Mutex<Option<Stable>> = std::sync::Mutex::new(None);
 pub fn keep_stable_facts(on: bool) {
     KEEP_STABLE.store(on, std::sync::atomic::Ordering::Relaxed);
     kernel::forget_boot_fixed();
+    crate::held::hold(on);
+    if let Ok(mut c) = CGROUP_LAYOUT.lock() {
+        *c = None;
+    }
     if let Ok(mut s) = STABLE.lock() {
         *s = None;
     }
@@ -700,7 +707,11 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
     }
     // The folders to look in, once each, and their stamps for the cache.
     let mut seen = BTreeSet::new();
-    let mut dirs: Vec<(String, u64, u64, i64, i64)> = Vec::new();
+    let mut dirs: Vec<ToolsDir> = Vec::new();
+    // A folder changed too recently may change again within its time's resolution without the
+    // stamp showing it: the answer is then not kept.
+    let mut recent = false;
+    let now = std::time::SystemTime::now();
     let mut sizes: Vec<u64> = Vec::new();
     let mut named = BTreeSet::new();
     for d in path_dirs
@@ -715,12 +726,13 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
         let Ok(md) = fs.metadata(d) else { continue };
         if md.is_dir() && seen.insert((md.dev(), md.ino())) {
             sizes.push(md.size());
+            recent |= crate::held::Stamp::of(&md).is_recent(now, crate::held::RACY);
             dirs.push((
                 d.to_string(),
                 md.dev(),
                 md.ino(),
-                md.mtime(),
-                md.mtime_nsec(),
+                (md.mtime(), md.mtime_nsec()),
+                (md.ctime(), md.ctime_nsec()),
             ));
         }
     }
@@ -770,21 +782,50 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
     }
     let found = Arc::new(found);
     if let Ok(mut cache) = TOOLS_CACHE.lock() {
-        *cache = Some((key, Arc::clone(&found)));
+        *cache = (!recent).then(|| (key, Arc::clone(&found)));
         crate::cache::mark_dirty();
     }
     found
 }
 
+/// What is mounted at `/sys/fs/cgroup`, as far as the cgroup facts go. The service keeps it while
+/// the mount table stays the same (see [`crate::held::mounts_unchanged`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CgroupLayout {
+    /// cgroup v2 at `/sys/fs/cgroup`; whether its root has `cgroup.freeze`.
+    Unified { freeze: bool },
+    /// cgroup v1 hierarchies, and cgroup v2 at `/sys/fs/cgroup/unified` (systemd's hybrid layout).
+    Hybrid,
+}
+
+static CGROUP_LAYOUT: std::sync::Mutex<Option<CgroupLayout>> = std::sync::Mutex::new(None);
+
 fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
     // cgroups.
-    match fs.read_string("/sys/fs/cgroup/cgroup.controllers") {
-        Ok(c) => {
+    let kept = if keep && crate::held::mounts_unchanged(fs) {
+        CGROUP_LAYOUT.lock().ok().and_then(|c| *c)
+    } else {
+        None
+    };
+    let controllers = match kept {
+        Some(CgroupLayout::Hybrid) => None,
+        _ => Some(crate::held::read_kernel_file(
+            fs,
+            "/sys/fs/cgroup/cgroup.controllers",
+        )),
+    };
+    let layout = match controllers {
+        Some(Ok(c)) => {
             let mut set: BTreeSet<String> = c.split_whitespace().map(str::to_string).collect();
             // cgroup v2 has no freezer or devices controller files: freezing is cgroup.freeze
             // (kernel 5.2+), device control is eBPF (CONFIG_CGROUP_BPF). Count them as present so
             // the v2 false negatives of older checkers are not repeated.
-            if fs.exists("/sys/fs/cgroup/cgroup.freeze") || facts.get("kernel.version").is_some_and(|f| matches!(&f.value, Ok(Value::Version(v)) if *v >= crate::version::KVersion(5, 2, 0))) {
+            let new_kernel = facts.get("kernel.version").is_some_and(|f| matches!(&f.value, Ok(Value::Version(v)) if *v >= crate::version::KVersion(5, 2, 0)));
+            let freeze = match kept {
+                Some(CgroupLayout::Unified { freeze }) => freeze,
+                _ => !new_kernel && fs.exists("/sys/fs/cgroup/cgroup.freeze"),
+            };
+            if freeze || new_kernel {
                 set.insert("freezer".into());
             }
             if facts
@@ -806,9 +847,10 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
                 Value::Set(set.into()),
                 "/sys/fs/cgroup/cgroup.controllers",
             );
+            Some(CgroupLayout::Unified { freeze })
         }
         // (Which controllers are enabled is fixed at boot: the service reads it once.)
-        Err(_) => match kernel::read_boot_fixed(fs, "/proc/cgroups", keep) {
+        _ => match kernel::read_boot_fixed(fs, "/proc/cgroups", keep) {
             Ok(t) => {
                 let set: BTreeSet<String> = t
                     .lines()
@@ -818,8 +860,11 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
                         (cols.len() >= 4 && cols[3] == "1").then(|| cols[0].to_string())
                     })
                     .collect();
-                let hybrid = fs.exists("/sys/fs/cgroup/unified/cgroup.controllers")
-                    || fs.exists("/sys/fs/cgroup/unified");
+                // cgroup v2 mounted at unified/ makes the layout a matter of mounts alone; a bare
+                // unified/ folder (or none) is looked at again at each probe.
+                let mounted = kept == Some(CgroupLayout::Hybrid)
+                    || fs.exists("/sys/fs/cgroup/unified/cgroup.controllers");
+                let hybrid = mounted || fs.exists("/sys/fs/cgroup/unified");
                 facts.set(
                     "cgroup.version",
                     Value::Str(if hybrid { "hybrid" } else { "v1" }.into()),
@@ -830,12 +875,17 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
                     Value::Set(set.into()),
                     "/proc/cgroups",
                 );
+                mounted.then_some(CgroupLayout::Hybrid)
             }
             Err(e) => {
                 facts.unknown("cgroup.version", e.to_string(), "/proc/cgroups");
                 facts.unknown_quiet("cgroup.controllers", e.to_string(), "/proc/cgroups");
+                None
             }
         },
+    };
+    if keep && let Ok(mut c) = CGROUP_LAYOUT.lock() {
+        *c = layout;
     }
     // Namespaces the kernel offers (what this process can see of them).
     match kernel::list_boot_fixed(fs, "/proc/self/ns", keep) {
@@ -850,8 +900,7 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
         ),
         Err(e) => facts.unknown_quiet("ns.available", e.to_string(), "/proc/self/ns"),
     }
-    match fs
-        .read_trimmed("/proc/sys/user/max_user_namespaces")
+    match crate::held::read_kernel_file(fs, "/proc/sys/user/max_user_namespaces")
         .map(|s| s.parse::<i64>())
     {
         Ok(Ok(n)) => facts.set(
@@ -870,8 +919,7 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
             "/proc/sys/user/max_user_namespaces",
         ),
     }
-    let subids = fs
-        .read_string("/etc/subuid")
+    let subids = crate::held::read_stamped(fs, "/etc/subuid")
         .map(|s| s.lines().any(|l| l.split(':').count() == 3))
         .unwrap_or(false);
     facts.set("userns.subids", Value::Bool(subids), "/etc/subuid");
@@ -892,6 +940,9 @@ mod tests {
     /// The service's kept CPU and running-under facts are the ones a fresh probe finds.
     #[test]
     fn kept_stable_facts_equal_fresh_ones() {
+        let _g = crate::held::SERIAL
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         crate::cache::set_enabled(false);
         let fs = HostFs::live();
         let needs = crate::rules::Table::embedded().needs();
@@ -899,9 +950,11 @@ mod tests {
         keep_stable_facts(true);
         let first = probe(&fs, &live::Native, &needs);
         let kept = probe(&fs, &live::Native, &needs);
+        // (The third one also answers from the descriptors and stamps the service holds.)
+        let held = probe(&HostFs::live(), &live::Native, &needs);
         keep_stable_facts(false);
         assert!(STABLE.lock().unwrap().is_none());
-        for p in [&first, &kept] {
+        for p in [&first, &kept, &held] {
             assert_eq!(p.cpu, fresh.cpu);
             assert_eq!(p.virt, fresh.virt);
             // Every fact, kept or read again (the module set and parameters, the kernel config,

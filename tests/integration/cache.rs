@@ -24,7 +24,7 @@ fn cache_gives_the_same_report_cold_warm_damaged_and_off() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("cache.v4");
+    let file = dir.path().join("cache.v5");
     let cold = report_in(dir.path(), &[]);
     assert!(file.exists(), "the first run writes the cache");
     let written = std::fs::read(&file).unwrap();
@@ -47,7 +47,7 @@ fn cache_gives_the_same_report_cold_warm_damaged_and_off() {
     let off = tempfile::tempdir().unwrap();
     assert_eq!(report_in(off.path(), &["--no-cache"]), cold);
     assert!(
-        !off.path().join("cache.v4").exists(),
+        !off.path().join("cache.v5").exists(),
         "--no-cache writes nothing"
     );
 }
