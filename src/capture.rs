@@ -111,7 +111,7 @@ pub fn capture(table: &Table, dir: &Path) -> Result<usize, Error> {
         uname: native.uname(),
         kvm: probed.kvm.clone(),
         user: native.user(),
-        path: path_dirs,
+        path: path_dirs.into_owned(),
         ..Default::default()
     };
     if native.cpuid(0, 0).is_some() {

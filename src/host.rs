@@ -187,8 +187,13 @@ impl HostFs {
 
     /// Metadata of a host path (following symlinks inside the root).
     pub fn metadata(&self, path: &str) -> Result<Metadata, ReadError> {
-        let real = self.resolve(path)?;
-        let md = std::fs::metadata(&real).map_err(|e| io_error(path, &e))?;
+        // (On the running host the path is used as it is, without a copy.)
+        let md = if self.live {
+            std::fs::metadata(path)
+        } else {
+            std::fs::metadata(self.resolve(path)?)
+        }
+        .map_err(|e| io_error(path, &e))?;
         if let Some(t) = &self.touched {
             t.borrow_mut()
                 .entry(path.to_string())

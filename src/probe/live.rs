@@ -86,8 +86,8 @@ pub trait Live {
     /// The invoking user, when known.
     fn user(&self) -> Option<UserInfo>;
     /// Folders of PATH to search for tools, besides the usual bin and sbin folders.
-    fn path_dirs(&self) -> Vec<String> {
-        Vec::new()
+    fn path_dirs(&self) -> std::borrow::Cow<'_, [String]> {
+        std::borrow::Cow::Borrowed(&[])
     }
     /// True for the running host's own sources.
     fn is_native(&self) -> bool {
@@ -121,8 +121,8 @@ impl Live for LiveData {
     fn user(&self) -> Option<UserInfo> {
         self.user.clone()
     }
-    fn path_dirs(&self) -> Vec<String> {
-        self.path.clone()
+    fn path_dirs(&self) -> std::borrow::Cow<'_, [String]> {
+        std::borrow::Cow::Borrowed(&self.path)
     }
 }
 
@@ -201,15 +201,20 @@ impl Live for Native {
         Some(USER.get_or_init(native_user).clone())
     }
 
-    fn path_dirs(&self) -> Vec<String> {
-        std::env::var_os("PATH")
-            .map(|p| {
-                std::env::split_paths(&p)
-                    .filter(|d| d.is_absolute())
-                    .map(|d| d.to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
+    fn path_dirs(&self) -> std::borrow::Cow<'_, [String]> {
+        // (Read once: nothing in the process changes its environment, and the service would
+        // otherwise split PATH again at every probe.)
+        static DIRS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        std::borrow::Cow::Borrowed(DIRS.get_or_init(|| {
+            std::env::var_os("PATH")
+                .map(|p| {
+                    std::env::split_paths(&p)
+                        .filter(|d| d.is_absolute())
+                        .map(|d| d.to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        }))
     }
 
     fn is_native(&self) -> bool {

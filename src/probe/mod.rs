@@ -101,11 +101,16 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         && fs.is_live()
         && live.is_native()
         && !fs.is_recording();
-    let (kept_cpu, kept_cpuid, kept_virt) =
-        match keep.then(|| STABLE.lock().ok()?.clone()).flatten() {
-            Some(s) => (Some(s.cpu), Some(s.cpuid), Some(s.virt)),
-            None => (None, None, None),
-        };
+    let stable = keep.then(|| STABLE.lock().ok()?.clone()).flatten();
+    // The kept facts go in at once, as one copy of their map; their errors go in below, in the
+    // order a fresh probe lists them.
+    if let Some(st) = &stable {
+        facts.insert_all(&st.base);
+    }
+    let (kept_cpu, kept_cpuid, kept_virt) = match &stable {
+        Some(s) => (Some(&s.cpu), Some(s.cpuid.clone()), Some(&s.virt)),
+        None => (None, None, None),
+    };
     let (mut fresh_cpu, mut fresh_virt) = (None, None);
 
     // CPU.
@@ -237,11 +242,15 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     if let (Some(cpu), Some(virt)) = (fresh_cpu, fresh_virt)
         && let Ok(mut st) = STABLE.lock()
     {
-        *st = Some(Stable {
+        let mut base = Facts::default();
+        base.insert_all(&cpu.1);
+        base.insert_all(&virt.1);
+        *st = Some(Arc::new(Stable {
             cpu,
             cpuid: cpuid.clone(),
             virt,
-        });
+            base,
+        }));
     }
 
     // Paths the table asks about.
@@ -388,16 +397,19 @@ fn set_opt_str(facts: &mut Facts, name: &'static str, v: Option<String>, src: &'
 
 /// The kept answer of one of the stable sources, its facts added to `facts`; else the probe's
 /// fresh answer, also put in `fresh` when it is to be kept.
+///
+/// (A kept answer's facts are already in `facts`, from [`Stable::base`]; only its errors are
+/// added here.)
 fn kept_or_probe<T: Clone>(
-    kept: Option<(T, Facts)>,
+    kept: Option<&(T, Facts)>,
     keep: bool,
     facts: &mut Facts,
     fresh: &mut Option<(T, Facts)>,
     probe: impl FnOnce(&mut Facts) -> T,
 ) -> T {
     if let Some((value, f)) = kept {
-        facts.absorb(f);
-        return value;
+        facts.absorb_errors(f);
+        return value.clone();
     }
     let mut f = Facts::default();
     let value = probe(&mut f);
@@ -632,14 +644,16 @@ pub(crate) type ToolsCache = Option<(ToolsKey, Tools)>;
 pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::new(None);
 /// What [`keep_stable_facts`] keeps: the CPU and the running-under detection, with the facts
 /// (and errors) they produced.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Stable {
     cpu: (CpuInfo, Facts),
     cpuid: Option<CpuidFacts>,
     virt: (Virtualization, Facts),
+    /// The CPU's and the running-under detection's facts in one map, without their errors.
+    base: Facts,
 }
 static KEEP_STABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-static STABLE: std::sync::Mutex<Option<Stable>> = std::sync::Mutex::new(None);
+static STABLE: std::sync::Mutex<Option<Arc<Stable>>> = std::sync::Mutex::new(None);
 
 /// For a long-running process on the running host (the service): read `/proc/cpuinfo`, CPUID,
 /// the hypervisor, firmware and container markers, the kernel command line, the running
@@ -685,6 +699,12 @@ fn cached_kvm(fs: &HostFs, live: &dyn Live, facts: &Facts) -> Option<KvmOutcome>
         *cache = Some((key, std::time::Instant::now(), out.clone()));
     }
     Some(out)
+}
+
+/// The same names, told apart without reading a text twice when both name the same one (the
+/// embedded table's names are its own static texts).
+fn same_names(a: &Names, b: &Names) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| crate::facts::same_str(x, y))
 }
 
 /// Where the tools are looked for (each one's path is the fact's value).
@@ -736,14 +756,16 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
             ));
         }
     }
-    let key: ToolsKey = (dirs, wanted.clone(), fs.root().to_path_buf());
     if !fs.is_recording()
         && let Ok(cache) = TOOLS_CACHE.lock()
-        && let Some((k, v)) = cache.as_ref()
-        && *k == key
+        && let Some(((k_dirs, k_wanted, k_root), v)) = cache.as_ref()
+        && *k_dirs == dirs
+        && same_names(k_wanted, wanted)
+        && k_root == fs.root()
     {
         return v.clone();
     }
+    let key: ToolsKey = (dirs, wanted.clone(), fs.root().to_path_buf());
     let prefixes: Vec<&str> = wanted.iter().filter_map(|w| w.strip_suffix('*')).collect();
     let exact: Vec<&str> = wanted
         .iter()
@@ -790,12 +812,13 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
 
 /// What is mounted at `/sys/fs/cgroup`, as far as the cgroup facts go. The service keeps it while
 /// the mount table stays the same (see [`crate::held::mounts_unchanged`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum CgroupLayout {
     /// cgroup v2 at `/sys/fs/cgroup`; whether its root has `cgroup.freeze`.
     Unified { freeze: bool },
-    /// cgroup v1 hierarchies, and cgroup v2 at `/sys/fs/cgroup/unified` (systemd's hybrid layout).
-    Hybrid,
+    /// cgroup v1 hierarchies, and cgroup v2 at `/sys/fs/cgroup/unified` (systemd's hybrid layout),
+    /// with the controllers `/proc/cgroups` shows enabled (fixed at boot).
+    Hybrid(Arc<BTreeSet<String>>),
 }
 
 static CGROUP_LAYOUT: std::sync::Mutex<Option<CgroupLayout>> = std::sync::Mutex::new(None);
@@ -803,12 +826,12 @@ static CGROUP_LAYOUT: std::sync::Mutex<Option<CgroupLayout>> = std::sync::Mutex:
 fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
     // cgroups.
     let kept = if keep && crate::held::mounts_unchanged(fs) {
-        CGROUP_LAYOUT.lock().ok().and_then(|c| *c)
+        CGROUP_LAYOUT.lock().ok().and_then(|c| c.clone())
     } else {
         None
     };
     let controllers = match kept {
-        Some(CgroupLayout::Hybrid) => None,
+        Some(CgroupLayout::Hybrid(_)) => None,
         _ => Some(crate::held::read_kernel_file(
             fs,
             "/sys/fs/cgroup/cgroup.controllers",
@@ -850,19 +873,24 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
             Some(CgroupLayout::Unified { freeze })
         }
         // (Which controllers are enabled is fixed at boot: the service reads it once.)
-        _ => match kernel::read_boot_fixed(fs, "/proc/cgroups", keep) {
-            Ok(t) => {
-                let set: BTreeSet<String> = t
-                    .lines()
-                    .filter(|l| !l.starts_with('#'))
-                    .filter_map(|l| {
-                        let cols: Vec<&str> = l.split_whitespace().collect();
-                        (cols.len() >= 4 && cols[3] == "1").then(|| cols[0].to_string())
-                    })
-                    .collect();
+        _ => match match &kept {
+            Some(CgroupLayout::Hybrid(set)) => Ok(Arc::clone(set)),
+            _ => kernel::read_boot_fixed(fs, "/proc/cgroups", keep).map(|t| {
+                Arc::new(
+                    t.lines()
+                        .filter(|l| !l.starts_with('#'))
+                        .filter_map(|l| {
+                            let cols: Vec<&str> = l.split_whitespace().collect();
+                            (cols.len() >= 4 && cols[3] == "1").then(|| cols[0].to_string())
+                        })
+                        .collect(),
+                )
+            }),
+        } {
+            Ok(set) => {
                 // cgroup v2 mounted at unified/ makes the layout a matter of mounts alone; a bare
                 // unified/ folder (or none) is looked at again at each probe.
-                let mounted = kept == Some(CgroupLayout::Hybrid)
+                let mounted = matches!(kept, Some(CgroupLayout::Hybrid(_)))
                     || fs.exists("/sys/fs/cgroup/unified/cgroup.controllers");
                 let hybrid = mounted || fs.exists("/sys/fs/cgroup/unified");
                 facts.set(
@@ -872,10 +900,10 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
                 );
                 facts.set(
                     "cgroup.controllers",
-                    Value::Set(set.into()),
+                    Value::Set(Arc::clone(&set)),
                     "/proc/cgroups",
                 );
-                mounted.then_some(CgroupLayout::Hybrid)
+                mounted.then_some(CgroupLayout::Hybrid(set))
             }
             Err(e) => {
                 facts.unknown("cgroup.version", e.to_string(), "/proc/cgroups");
