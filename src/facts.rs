@@ -22,7 +22,7 @@ pub enum Value {
     /// A number.
     Int(i64),
     /// A word or a line.
-    Str(String),
+    Str(Arc<str>),
     /// A kernel-style version.
     Version(KVersion),
     /// A set of names (CPU flags, modules, installed tools, existing paths). Shared, not copied,
@@ -63,7 +63,7 @@ impl fmt::Display for Value {
 #[derive(Debug, Clone, Eq)]
 pub struct Fact {
     /// The value, or the reason it could not be read.
-    pub value: Result<Value, String>,
+    pub value: Result<Value, Arc<str>>,
     /// Where it came from: a host path, `cpuid`, `ioctl /dev/kvm`, `uname`… (Most are fixed
     /// texts, borrowed rather than copied: a probe records a hundred facts, the service one
     /// probe after another.)
@@ -215,7 +215,7 @@ impl Facts {
         self.map.insert(
             Name(name.into()),
             Fact {
-                value: Err(reason.into()),
+                value: Err(Arc::from(reason.into())),
                 source: source.into(),
             },
         );

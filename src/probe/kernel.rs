@@ -369,7 +369,11 @@ pub fn probe(
         },
     };
     if let Some(r) = &release {
-        facts.set("kernel.release", Value::Str(r.clone()), release_src.clone());
+        facts.set(
+            "kernel.release",
+            Value::Str(r.as_str().into()),
+            release_src.clone(),
+        );
         match r.parse::<KVersion>() {
             Ok(v) => facts.set("kernel.version", Value::Version(v), release_src.clone()),
             Err(e) => facts.unknown("kernel.version", e.to_string(), release_src.clone()),

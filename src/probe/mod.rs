@@ -148,7 +148,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
                 .map(|a| (a, "/proc/cpuinfo format".to_string()))
         });
     match &arch {
-        Some((a, src)) => facts.set("arch", Value::Str(a.clone()), src.clone()),
+        Some((a, src)) => facts.set("arch", Value::Str(a.as_str().into()), src.clone()),
         None => facts.unknown(
             "arch",
             "no uname, /proc/sys/kernel/arch, kernel release suffix or readable /proc/cpuinfo",
@@ -169,7 +169,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             .map(|h| (h, "/etc/hostname"))
     };
     match hostname {
-        Some((h, src)) => facts.set("host.name", Value::Str(h), src),
+        Some((h, src)) => facts.set("host.name", Value::Str(h.into()), src),
         None => facts.unknown_quiet("host.name", "no host name", "/etc/hostname"),
     }
 
@@ -213,7 +213,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             );
             facts.set(
                 "cpuid.hypervisor_signature",
-                Value::Str(c.signature.clone().unwrap_or_default()),
+                Value::Str(c.signature.as_deref().unwrap_or_default().into()),
                 "cpuid leaf 0x40000000",
             );
         }
@@ -319,7 +319,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             }
             facts.set(
                 "kvm.error",
-                Value::Str(k.error.clone().unwrap_or_default()),
+                Value::Str(k.error.as_deref().unwrap_or_default().into()),
                 src,
             );
         }
@@ -390,7 +390,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
 
 fn set_opt_str(facts: &mut Facts, name: &'static str, v: Option<String>, src: &'static str) {
     match v {
-        Some(s) => facts.set(name, Value::Str(s), src),
+        Some(s) => facts.set(name, Value::Str(s.into()), src),
         None => facts.unknown_quiet(name, format!("{src}: no such field"), src),
     }
 }
@@ -448,7 +448,7 @@ fn probe_cpu(fs: &HostFs, facts: &mut Facts) -> CpuInfo {
                 facts.set("cpu.count", Value::Int(c.count as i64), "/proc/cpuinfo");
                 facts.set(
                     "cpu.platform",
-                    Value::Str(c.platform.clone().unwrap_or_default()),
+                    Value::Str(c.platform.as_deref().unwrap_or_default().into()),
                     "/proc/cpuinfo platform",
                 );
             }

@@ -109,12 +109,12 @@ pub fn probe(
     // DMI.
     facts.set(
         "dmi.sys_vendor",
-        Value::Str(String::new()),
+        Value::Str("".into()),
         "/sys/class/dmi/id/sys_vendor absent",
     );
     facts.set(
         "dmi.product_name",
-        Value::Str(String::new()),
+        Value::Str("".into()),
         "/sys/class/dmi/id/product_name absent",
     );
     let mut dmi_hit: Option<Found> = None;
@@ -128,10 +128,18 @@ pub fn probe(
         let path = format!("/sys/class/dmi/id/{field}");
         if let Ok(v) = fs.read_trimmed(&path) {
             if *field == "sys_vendor" {
-                facts.set("dmi.sys_vendor", Value::Str(v.clone()), path.clone());
+                facts.set(
+                    "dmi.sys_vendor",
+                    Value::Str(v.as_str().into()),
+                    path.clone(),
+                );
             }
             if *field == "product_name" {
-                facts.set("dmi.product_name", Value::Str(v.clone()), path.clone());
+                facts.set(
+                    "dmi.product_name",
+                    Value::Str(v.as_str().into()),
+                    path.clone(),
+                );
             }
             if dmi_hit.is_none()
                 && let Some((_, word)) = DMI_VENDORS.iter().find(|(p, _)| v.starts_with(p))
@@ -225,12 +233,12 @@ pub fn probe(
     // Absent files are known absences here (most hosts have no device tree), not unknowns.
     facts.set(
         "dt.model",
-        Value::Str(dt_model.clone().unwrap_or_default()),
+        Value::Str(dt_model.as_deref().unwrap_or_default().into()),
         "/proc/device-tree/model",
     );
     facts.set(
         "dt.compatible",
-        Value::Str(dt_compatible.clone().unwrap_or_default()),
+        Value::Str(dt_compatible.as_deref().unwrap_or_default().into()),
         "/proc/device-tree/compatible",
     );
 
@@ -249,13 +257,13 @@ pub fn probe(
         }
         facts.set(
             "virt.s390_layers",
-            Value::Str(s390_layers.join(" > ")),
+            Value::Str(s390_layers.join(" > ").into()),
             "/proc/sysinfo",
         );
     } else {
         facts.set(
             "virt.s390_layers",
-            Value::Str(String::new()),
+            Value::Str("".into()),
             "/proc/sysinfo absent",
         );
     }
@@ -470,7 +478,7 @@ pub fn probe(
         }
         facts.set(
             "virt.hypervisor",
-            Value::Str(hypervisor.clone()),
+            Value::Str(hypervisor.as_str().into()),
             f.evidence.join("; "),
         );
     } else {
@@ -595,7 +603,7 @@ pub fn probe(
             });
             facts.set(
                 "virt.container",
-                Value::Str(f.word.clone()),
+                Value::Str(f.word.as_str().into()),
                 f.evidence.join("; "),
             );
             f.word
