@@ -346,17 +346,17 @@ pub fn probe(
     config_keys: &super::Names,
     keep: bool,
 ) {
-    let (release, release_src) = match live_release {
-        Some(r) => (Some(r), "uname".to_string()),
+    let (release, release_src): (_, std::borrow::Cow<'static, str>) = match live_release {
+        Some(r) => (Some(r), "uname".into()),
         None => match fs.read_trimmed("/proc/sys/kernel/osrelease") {
-            Ok(r) if !r.is_empty() => (Some(r), "/proc/sys/kernel/osrelease".to_string()),
+            Ok(r) if !r.is_empty() => (Some(r), "/proc/sys/kernel/osrelease".into()),
             Ok(_) => {
                 facts.unknown(
                     "kernel.release",
                     "/proc/sys/kernel/osrelease: empty",
                     "/proc/sys/kernel/osrelease",
                 );
-                (None, String::new())
+                (None, "".into())
             }
             Err(e) => {
                 facts.unknown(
@@ -364,7 +364,7 @@ pub fn probe(
                     e.to_string(),
                     "/proc/sys/kernel/osrelease",
                 );
-                (None, String::new())
+                (None, "".into())
             }
         },
     };

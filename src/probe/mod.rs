@@ -725,30 +725,36 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
     if wanted.is_empty() {
         return Tools::default();
     }
-    // The folders to look in, once each, and their stamps for the cache.
-    let mut seen = BTreeSet::new();
-    let mut dirs: Vec<ToolsDir> = Vec::new();
+    // The folders to look in, once each, and their stamps for the cache (names borrowed until
+    // the answer is kept).
+    let mut dirs: Vec<(&str, u64, u64, (i64, i64), (i64, i64))> = Vec::new();
     // A folder changed too recently may change again within its time's resolution without the
     // stamp showing it: the answer is then not kept.
     let mut recent = false;
     let now = std::time::SystemTime::now();
     let mut sizes: Vec<u64> = Vec::new();
-    let mut named = BTreeSet::new();
+    let mut named: Vec<&str> = Vec::new();
     for d in path_dirs
         .iter()
         .map(String::as_str)
         .chain(BIN_DIRS.iter().copied())
     {
         // PATH usually names the usual folders again: look at each name once.
-        if !named.insert(d) {
+        if named.contains(&d) {
             continue;
         }
+        named.push(d);
         let Ok(md) = fs.metadata(d) else { continue };
-        if md.is_dir() && seen.insert((md.dev(), md.ino())) {
+        // (A folder reached twice, such as /bin through its link to /usr/bin, counts once.)
+        if md.is_dir()
+            && !dirs
+                .iter()
+                .any(|&(_, dev, ino, ..)| (dev, ino) == (md.dev(), md.ino()))
+        {
             sizes.push(md.size());
             recent |= crate::held::Stamp::of(&md).is_recent(now, crate::held::RACY);
             dirs.push((
-                d.to_string(),
+                d,
                 md.dev(),
                 md.ino(),
                 (md.mtime(), md.mtime_nsec()),
@@ -759,13 +765,23 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
     if !fs.is_recording()
         && let Ok(cache) = TOOLS_CACHE.lock()
         && let Some(((k_dirs, k_wanted, k_root), v)) = cache.as_ref()
-        && *k_dirs == dirs
+        && k_dirs.len() == dirs.len()
+        && k_dirs
+            .iter()
+            .zip(&dirs)
+            .all(|((n, a, b, c, d), (m, e, f, g, h))| n == m && (a, b, c, d) == (e, f, g, h))
         && same_names(k_wanted, wanted)
         && k_root == fs.root()
     {
         return v.clone();
     }
-    let key: ToolsKey = (dirs, wanted.clone(), fs.root().to_path_buf());
+    let key: ToolsKey = (
+        dirs.iter()
+            .map(|&(d, dev, ino, m, c)| (d.to_string(), dev, ino, m, c))
+            .collect(),
+        wanted.clone(),
+        fs.root().to_path_buf(),
+    );
     let prefixes: Vec<&str> = wanted.iter().filter_map(|w| w.strip_suffix('*')).collect();
     let exact: Vec<&str> = wanted
         .iter()
