@@ -370,7 +370,7 @@ pub fn build(probed: &Probed, table: &Table, root: &str) -> Report {
                 .map(|s| s.iter().cloned().collect())
                 .unwrap_or_default(),
         },
-        virtualization: probed.virt.clone(),
+        virtualization: (*probed.virt).clone(),
         kvm: probed.kvm.clone(),
     };
     Report {

@@ -49,12 +49,12 @@ pub struct Needs {
 pub struct Probed {
     /// The facts the rules read.
     pub facts: Facts,
-    /// `/proc/cpuinfo`, parsed.
-    pub cpu: CpuInfo,
+    /// `/proc/cpuinfo`, parsed (shared with what the service keeps).
+    pub cpu: Arc<CpuInfo>,
     /// CPUID, when read.
     pub cpuid: Option<CpuidFacts>,
-    /// Running-under detection.
-    pub virt: Virtualization,
+    /// Running-under detection (shared with what the service keeps).
+    pub virt: Arc<Virtualization>,
     /// The KVM probe, when it ran.
     pub kvm: Option<KvmOutcome>,
 }
@@ -115,7 +115,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
 
     // CPU.
     let cpu = kept_or_probe(kept_cpu, keep, &mut facts, &mut fresh_cpu, |f| {
-        probe_cpu(fs, f)
+        Arc::new(probe_cpu(fs, f))
     });
 
     // Architecture.
@@ -237,7 +237,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     // Running-under detection.
     let release = facts.str("kernel.release").map(str::to_string);
     let virt = kept_or_probe(kept_virt, keep, &mut facts, &mut fresh_virt, |f| {
-        virt::probe(fs, f, &cpu, cpuid.as_ref(), release.as_deref())
+        Arc::new(virt::probe(fs, f, &cpu, cpuid.as_ref(), release.as_deref()))
     });
     if let (Some(cpu), Some(virt)) = (fresh_cpu, fresh_virt)
         && let Ok(mut st) = STABLE.lock()
@@ -637,7 +637,9 @@ static KVM_CACHE: std::sync::Mutex<Option<(KvmKey, std::time::Instant, KvmOutcom
     std::sync::Mutex::new(None);
 pub(crate) type ToolsKey = (Vec<ToolsDir>, Names, std::path::PathBuf);
 /// A bin folder's name and stamp: device, inode, modification and change times (s, ns).
-pub(crate) type ToolsDir = (String, u64, u64, (i64, i64), (i64, i64));
+pub(crate) type ToolsDir = DirStamp<String>;
+/// A bin folder's name (owned or borrowed) and stamp.
+pub(crate) type DirStamp<S> = (S, u64, u64, (i64, i64), (i64, i64));
 /// Tools found: name (or `prefix*`) → the path it was found at.
 pub(crate) type Tools = Arc<BTreeMap<String, String>>;
 pub(crate) type ToolsCache = Option<(ToolsKey, Tools)>;
@@ -646,9 +648,9 @@ pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::
 /// (and errors) they produced.
 #[derive(Debug)]
 struct Stable {
-    cpu: (CpuInfo, Facts),
+    cpu: (Arc<CpuInfo>, Facts),
     cpuid: Option<CpuidFacts>,
-    virt: (Virtualization, Facts),
+    virt: (Arc<Virtualization>, Facts),
     /// The CPU's and the running-under detection's facts in one map, without their errors.
     base: Facts,
 }
@@ -667,6 +669,9 @@ pub fn keep_stable_facts(on: bool) {
     crate::held::hold(on);
     if let Ok(mut c) = CGROUP_LAYOUT.lock() {
         *c = None;
+    }
+    if let Ok(mut n) = NS_AVAILABLE.lock() {
+        *n = None;
     }
     if let Ok(mut s) = STABLE.lock() {
         *s = None;
@@ -727,7 +732,7 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
     }
     // The folders to look in, once each, and their stamps for the cache (names borrowed until
     // the answer is kept).
-    let mut dirs: Vec<(&str, u64, u64, (i64, i64), (i64, i64))> = Vec::new();
+    let mut dirs: Vec<DirStamp<&str>> = Vec::new();
     // A folder changed too recently may change again within its time's resolution without the
     // stamp showing it: the answer is then not kept.
     let mut recent = false;
@@ -838,6 +843,8 @@ enum CgroupLayout {
 }
 
 static CGROUP_LAYOUT: std::sync::Mutex<Option<CgroupLayout>> = std::sync::Mutex::new(None);
+/// The namespace types of `/proc/self/ns`, kept by the service.
+static NS_AVAILABLE: std::sync::Mutex<Option<Arc<BTreeSet<String>>>> = std::sync::Mutex::new(None);
 
 fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
     // cgroups.
@@ -931,17 +938,23 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
     if keep && let Ok(mut c) = CGROUP_LAYOUT.lock() {
         *c = layout;
     }
-    // Namespaces the kernel offers (what this process can see of them).
-    match kernel::list_boot_fixed(fs, "/proc/self/ns", keep) {
-        Ok(n) => facts.set(
-            "ns.available",
-            Value::Set(Arc::new(
+    // Namespaces the kernel offers (what this process can see of them; fixed at boot, so the
+    // service keeps the set).
+    let kept_ns = keep.then(|| NS_AVAILABLE.lock().ok()?.clone()).flatten();
+    match kept_ns.map(Ok).unwrap_or_else(|| {
+        kernel::list_boot_fixed(fs, "/proc/self/ns", keep).map(|n| {
+            let set: Arc<BTreeSet<String>> = Arc::new(
                 n.into_iter()
                     .filter(|x| !x.ends_with("_for_children"))
                     .collect(),
-            )),
-            "/proc/self/ns",
-        ),
+            );
+            if keep && let Ok(mut kept) = NS_AVAILABLE.lock() {
+                *kept = Some(Arc::clone(&set));
+            }
+            set
+        })
+    }) {
+        Ok(set) => facts.set("ns.available", Value::Set(set), "/proc/self/ns"),
         Err(e) => facts.unknown_quiet("ns.available", e.to_string(), "/proc/self/ns"),
     }
     match crate::held::read_kernel_file(fs, "/proc/sys/user/max_user_namespaces")
