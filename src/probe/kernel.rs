@@ -294,6 +294,8 @@ struct Kept {
     /// The running kernel's own configuration (`/proc/config.gz`). (Files elsewhere can be
     /// replaced, and are looked at again at every probe.)
     config: Option<ParamValues>,
+    /// The kernel command line (fixed at boot), as the fact's value.
+    cmdline: Option<Arc<str>>,
 }
 
 impl Kept {
@@ -303,6 +305,7 @@ impl Kept {
         builtin: None,
         params: None,
         config: None,
+        cmdline: None,
     };
 }
 
@@ -547,12 +550,17 @@ pub fn probe(
         "/sys/module/*/parameters",
     );
 
-    match read_boot_fixed(fs, "/proc/cmdline", keep) {
-        Ok(c) => facts.set(
-            "kernel.cmdline",
-            Value::Str(crate::host::trimmed(&c).into()),
-            "/proc/cmdline",
-        ),
+    let kept_cmdline = keep.then(|| kept(|k| k.cmdline.clone())).flatten();
+    match kept_cmdline.map(Ok).unwrap_or_else(|| {
+        read_boot_fixed(fs, "/proc/cmdline", keep).map(|c| {
+            let line: Arc<str> = crate::host::trimmed(&c).into();
+            if keep {
+                kept(|k| k.cmdline = Some(Arc::clone(&line)));
+            }
+            line
+        })
+    }) {
+        Ok(c) => facts.set("kernel.cmdline", Value::Str(c), "/proc/cmdline"),
         Err(e) => facts.unknown_quiet("kernel.cmdline", e.to_string(), "/proc/cmdline"),
     }
 }

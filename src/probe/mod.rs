@@ -93,14 +93,23 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             message: p,
         });
     }
-    let uname = live.uname();
-
     // CPU, CPUID and running-under detection read sources that are fixed for the life of the
     // process on the running host; the service keeps them (see `keep_stable_facts`).
     let keep = KEEP_STABLE.load(std::sync::atomic::Ordering::Relaxed)
         && fs.is_live()
         && live.is_native()
         && !fs.is_recording();
+    // (The kernel release and machine cannot change while the kernel runs: the service asks once.)
+    let uname = match keep.then(|| KEPT_UNAME.lock().ok()?.clone()).flatten() {
+        Some(u) => u,
+        None => {
+            let u = live.uname();
+            if keep && let Ok(mut k) = KEPT_UNAME.lock() {
+                *k = Some(u.clone());
+            }
+            u
+        }
+    };
     let stable = keep.then(|| STABLE.lock().ok()?.clone()).flatten();
     // The kept facts go in at once, as one copy of their map; their errors go in below, in the
     // order a fresh probe lists them.
@@ -658,9 +667,9 @@ static KEEP_STABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBoo
 static STABLE: std::sync::Mutex<Option<Arc<Stable>>> = std::sync::Mutex::new(None);
 
 /// For a long-running process on the running host (the service): read `/proc/cpuinfo`, CPUID,
-/// the hypervisor, firmware and container markers, the kernel command line, the running
-/// release's built-in modules and the namespace types (`/proc/self/ns`) once, not at every
-/// probe. They cannot change while the process runs (a reboot ends it; a container's markers are
+/// `uname`'s release and machine, the hypervisor, firmware and container markers, the kernel
+/// command line, the running release's built-in modules and the namespace types
+/// (`/proc/self/ns`) once, not at every probe (and hold what [`crate::held`] holds). They cannot change while the process runs (a reboot ends it; a container's markers are
 /// fixed when it starts); the one exception, a CPU brought online, is seen after a restart or
 /// SIGHUP. Turning it off (or on again) forgets what was kept.
 pub fn keep_stable_facts(on: bool) {
@@ -672,6 +681,9 @@ pub fn keep_stable_facts(on: bool) {
     }
     if let Ok(mut n) = NS_AVAILABLE.lock() {
         *n = None;
+    }
+    if let Ok(mut u) = KEPT_UNAME.lock() {
+        *u = None;
     }
     if let Ok(mut s) = STABLE.lock() {
         *s = None;
@@ -768,8 +780,8 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
         }
     }
     if !fs.is_recording()
-        && let Ok(cache) = TOOLS_CACHE.lock()
-        && let Some(((k_dirs, k_wanted, k_root), v)) = cache.as_ref()
+        && let Ok(mut cache) = TOOLS_CACHE.lock()
+        && let Some(((k_dirs, k_wanted, k_root), v)) = cache.as_mut()
         && k_dirs.len() == dirs.len()
         && k_dirs
             .iter()
@@ -778,6 +790,15 @@ fn find_tools_with(fs: &HostFs, path_dirs: &[String], wanted: &Names, list_max: 
         && same_names(k_wanted, wanted)
         && k_root == fs.root()
     {
+        // A memo from the per-boot cache file holds copies of the names: take the table's own,
+        // so that the service's next comparisons are by address.
+        if !k_wanted
+            .iter()
+            .zip(wanted)
+            .all(|(a, b)| std::ptr::eq(a.as_ptr(), b.as_ptr()))
+        {
+            *k_wanted = wanted.clone();
+        }
         return v.clone();
     }
     let key: ToolsKey = (
@@ -843,6 +864,8 @@ enum CgroupLayout {
 }
 
 static CGROUP_LAYOUT: std::sync::Mutex<Option<CgroupLayout>> = std::sync::Mutex::new(None);
+/// What `uname` said (release and machine), kept by the service.
+static KEPT_UNAME: std::sync::Mutex<Option<Option<live::Uname>>> = std::sync::Mutex::new(None);
 /// The namespace types of `/proc/self/ns`, kept by the service.
 static NS_AVAILABLE: std::sync::Mutex<Option<Arc<BTreeSet<String>>>> = std::sync::Mutex::new(None);
 
