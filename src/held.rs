@@ -93,6 +93,23 @@ struct Held {
     hits: u64,
 }
 
+impl Held {
+    /// The index in `files` of the held descriptor of `path`, opened now (read-only, not
+    /// blocking, with `flags`) if it is not held yet.
+    fn open(&mut self, path: &'static str, flags: libc::c_int) -> Result<usize, ReadError> {
+        if let Some(i) = self.files.iter().position(|(p, _)| *p == path) {
+            return Ok(i);
+        }
+        let f = open_raw(
+            std::path::Path::new(path),
+            libc::O_RDONLY | libc::O_NONBLOCK | flags,
+        )
+        .map_err(|e| io_error(path, &e))?;
+        self.files.push((path, f));
+        Ok(self.files.len() - 1)
+    }
+}
+
 static HELD: Mutex<Held> = Mutex::new(Held {
     on: false,
     mounts: None,
@@ -176,19 +193,9 @@ pub fn read_kernel_file(fs: &HostFs, path: &'static str) -> Result<String, ReadE
         if !active(h, fs) || !kernel_path(path) {
             return None;
         }
-        let i = match h.files.iter().position(|(p, _)| *p == path) {
-            Some(i) => i,
-            None => {
-                let f = match open_raw(
-                    std::path::Path::new(path),
-                    libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY,
-                ) {
-                    Ok(f) => f,
-                    Err(e) => return Some(Err(io_error(path, &e))),
-                };
-                h.files.push((path, f));
-                h.files.len() - 1
-            }
+        let i = match h.open(path, libc::O_NOCTTY) {
+            Ok(i) => i,
+            Err(e) => return Some(Err(e)),
         };
         let mut buf = [0u8; 512];
         // SAFETY: pread writes at most buf.len() bytes into buf.
@@ -220,19 +227,9 @@ pub fn count_kernel_dir(fs: &HostFs, path: &'static str) -> Result<usize, ReadEr
         if !active(h, fs) || !kernel_path(path) {
             return None;
         }
-        let i = match h.files.iter().position(|(p, _)| *p == path) {
-            Some(i) => i,
-            None => {
-                let f = match open_raw(
-                    std::path::Path::new(path),
-                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NONBLOCK,
-                ) {
-                    Ok(f) => f,
-                    Err(e) => return Some(Err(io_error(path, &e))),
-                };
-                h.files.push((path, f));
-                h.files.len() - 1
-            }
+        let i = match h.open(path, libc::O_DIRECTORY) {
+            Ok(i) => i,
+            Err(e) => return Some(Err(e)),
         };
         let fd = h.files[i].1.as_raw_fd();
         let count = crate::host::count_entries(fd);
