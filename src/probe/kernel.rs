@@ -294,8 +294,6 @@ struct Kept {
     /// The running kernel's own configuration (`/proc/config.gz`). (Files elsewhere can be
     /// replaced, and are looked at again at every probe.)
     config: Option<ParamValues>,
-    /// The kernel command line (fixed at boot), as the fact's value.
-    cmdline: Option<Arc<str>>,
 }
 
 impl Kept {
@@ -305,7 +303,6 @@ impl Kept {
         builtin: None,
         params: None,
         config: None,
-        cmdline: None,
     };
 }
 
@@ -550,16 +547,7 @@ pub fn probe(
         "/sys/module/*/parameters",
     );
 
-    let kept_cmdline = keep.then(|| kept(|k| k.cmdline.clone())).flatten();
-    match kept_cmdline.map(Ok).unwrap_or_else(|| {
-        read_boot_fixed(fs, "/proc/cmdline", keep).map(|c| {
-            let line: Arc<str> = crate::host::trimmed(&c).into();
-            if keep {
-                kept(|k| k.cmdline = Some(Arc::clone(&line)));
-            }
-            line
-        })
-    }) {
+    match read_boot_fixed(fs, "/proc/cmdline", keep) {
         Ok(c) => facts.set("kernel.cmdline", Value::Str(c), "/proc/cmdline"),
         Err(e) => facts.unknown_quiet("kernel.cmdline", e.to_string(), "/proc/cmdline"),
     }
@@ -660,10 +648,10 @@ fn probe_config(
 
 /// What a process that keeps stable facts (the service) read once per boot-fixed path.
 type Memo<T> = std::sync::Mutex<BTreeMap<String, Result<T, ReadError>>>;
-/// Files read once per boot-fixed path.
-static BOOT_FIXED: Memo<String> = std::sync::Mutex::new(BTreeMap::new());
-/// Folders listed once per boot-fixed path.
-static BOOT_FIXED_DIRS: Memo<Vec<String>> = std::sync::Mutex::new(BTreeMap::new());
+/// Files read once per boot-fixed path (their text, trimmed, shared with the facts made of it).
+static BOOT_FIXED: Memo<Arc<str>> = std::sync::Mutex::new(BTreeMap::new());
+/// The namespace types, listed once.
+static NAMESPACES: Memo<NameSet> = std::sync::Mutex::new(BTreeMap::new());
 
 /// `read` at every probe, or once per path when `keep` (the service keeps what
 /// [`super::keep_stable_facts`] names, and forgets these with them).
@@ -683,19 +671,27 @@ fn once_if<T: Clone>(
 }
 
 /// A file that cannot change while the kernel runs (the command line it booted with, which cgroup
-/// controllers are enabled).
-pub(crate) fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<String, ReadError> {
-    once_if(&BOOT_FIXED, path, keep, || fs.read_string(path))
+/// controllers are enabled), trimmed.
+pub(crate) fn read_boot_fixed(fs: &HostFs, path: &str, keep: bool) -> Result<Arc<str>, ReadError> {
+    once_if(&BOOT_FIXED, path, keep, || {
+        fs.read_string(path)
+            .map(|t| crate::host::trimmed(&t).into())
+    })
 }
 
-/// A folder whose names cannot change while the kernel runs (`/proc/self/ns`: the namespace
-/// types the kernel was built with).
-pub(crate) fn list_boot_fixed(
-    fs: &HostFs,
-    path: &str,
-    keep: bool,
-) -> Result<Vec<String>, ReadError> {
-    once_if(&BOOT_FIXED_DIRS, path, keep, || fs.read_dir(path))
+/// The namespace types the kernel was built with, as this process sees them (`/proc/self/ns`,
+/// without the `*_for_children` entries), which cannot change while the kernel runs.
+pub(crate) fn namespace_types(fs: &HostFs, keep: bool) -> Result<NameSet, ReadError> {
+    const PATH: &str = "/proc/self/ns";
+    once_if(&NAMESPACES, PATH, keep, || {
+        fs.read_dir(PATH).map(|n| {
+            Arc::new(
+                n.into_iter()
+                    .filter(|x| !x.ends_with("_for_children"))
+                    .collect(),
+            )
+        })
+    })
 }
 
 /// Forget the boot-fixed files and folders (SIGHUP, or stable facts turned off).
@@ -703,7 +699,7 @@ pub(crate) fn forget_boot_fixed() {
     if let Ok(mut memo) = BOOT_FIXED.lock() {
         memo.clear();
     }
-    if let Ok(mut memo) = BOOT_FIXED_DIRS.lock() {
+    if let Ok(mut memo) = NAMESPACES.lock() {
         memo.clear();
     }
     kept(|k| *k = Kept::NOTHING);

@@ -99,18 +99,12 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         && fs.is_live()
         && live.is_native()
         && !fs.is_recording();
-    // (The kernel release and machine cannot change while the kernel runs: the service asks once.)
-    let uname = match keep.then(|| KEPT_UNAME.lock().ok()?.clone()).flatten() {
-        Some(u) => u,
-        None => {
-            let u = live.uname();
-            if keep && let Ok(mut k) = KEPT_UNAME.lock() {
-                *k = Some(u.clone());
-            }
-            u
-        }
-    };
     let stable = keep.then(|| STABLE.lock().ok()?.clone()).flatten();
+    // (The kernel release and machine cannot change while the kernel runs: the service asks once.)
+    let uname = match &stable {
+        Some(s) => s.uname.clone(),
+        None => live.uname(),
+    };
     // The kept facts go in at once, as one copy of their map; their errors go in below, in the
     // order a fresh probe lists them.
     if let Some(st) = &stable {
@@ -255,6 +249,7 @@ fn probe_uncached(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
         base.insert_all(&cpu.1);
         base.insert_all(&virt.1);
         *st = Some(Arc::new(Stable {
+            uname: uname.clone(),
             cpu,
             cpuid: cpuid.clone(),
             virt,
@@ -657,6 +652,7 @@ pub(crate) static TOOLS_CACHE: std::sync::Mutex<ToolsCache> = std::sync::Mutex::
 /// (and errors) they produced.
 #[derive(Debug)]
 struct Stable {
+    uname: Option<live::Uname>,
     cpu: (Arc<CpuInfo>, Facts),
     cpuid: Option<CpuidFacts>,
     virt: (Arc<Virtualization>, Facts),
@@ -669,21 +665,16 @@ static STABLE: std::sync::Mutex<Option<Arc<Stable>>> = std::sync::Mutex::new(Non
 /// For a long-running process on the running host (the service): read `/proc/cpuinfo`, CPUID,
 /// `uname`'s release and machine, the hypervisor, firmware and container markers, the kernel
 /// command line, the running release's built-in modules and the namespace types
-/// (`/proc/self/ns`) once, not at every probe (and hold what [`crate::held`] holds). They cannot change while the process runs (a reboot ends it; a container's markers are
-/// fixed when it starts); the one exception, a CPU brought online, is seen after a restart or
-/// SIGHUP. Turning it off (or on again) forgets what was kept.
+/// (`/proc/self/ns`) once, not at every probe, and hold what [`crate::held`] holds. They cannot
+/// change while the process runs (a reboot ends it; a container's markers are fixed when it
+/// starts); the one exception, a CPU brought online, is seen after a restart or SIGHUP. Turning
+/// it off (or on again) forgets what was kept.
 pub fn keep_stable_facts(on: bool) {
     KEEP_STABLE.store(on, std::sync::atomic::Ordering::Relaxed);
     kernel::forget_boot_fixed();
     crate::held::hold(on);
     if let Ok(mut c) = CGROUP_LAYOUT.lock() {
         *c = None;
-    }
-    if let Ok(mut n) = NS_AVAILABLE.lock() {
-        *n = None;
-    }
-    if let Ok(mut u) = KEPT_UNAME.lock() {
-        *u = None;
     }
     if let Ok(mut s) = STABLE.lock() {
         *s = None;
@@ -864,10 +855,6 @@ enum CgroupLayout {
 }
 
 static CGROUP_LAYOUT: std::sync::Mutex<Option<CgroupLayout>> = std::sync::Mutex::new(None);
-/// What `uname` said (release and machine), kept by the service.
-static KEPT_UNAME: std::sync::Mutex<Option<Option<live::Uname>>> = std::sync::Mutex::new(None);
-/// The namespace types of `/proc/self/ns`, kept by the service.
-static NS_AVAILABLE: std::sync::Mutex<Option<Arc<BTreeSet<String>>>> = std::sync::Mutex::new(None);
 
 fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
     // cgroups.
@@ -961,22 +948,8 @@ fn probe_containers(fs: &HostFs, facts: &mut Facts, keep: bool) {
     if keep && let Ok(mut c) = CGROUP_LAYOUT.lock() {
         *c = layout;
     }
-    // Namespaces the kernel offers (what this process can see of them; fixed at boot, so the
-    // service keeps the set).
-    let kept_ns = keep.then(|| NS_AVAILABLE.lock().ok()?.clone()).flatten();
-    match kept_ns.map(Ok).unwrap_or_else(|| {
-        kernel::list_boot_fixed(fs, "/proc/self/ns", keep).map(|n| {
-            let set: Arc<BTreeSet<String>> = Arc::new(
-                n.into_iter()
-                    .filter(|x| !x.ends_with("_for_children"))
-                    .collect(),
-            );
-            if keep && let Ok(mut kept) = NS_AVAILABLE.lock() {
-                *kept = Some(Arc::clone(&set));
-            }
-            set
-        })
-    }) {
+    // Namespaces the kernel offers (what this process can see of them).
+    match kernel::namespace_types(fs, keep) {
         Ok(set) => facts.set("ns.available", Value::Set(set), "/proc/self/ns"),
         Err(e) => facts.unknown_quiet("ns.available", e.to_string(), "/proc/self/ns"),
     }
