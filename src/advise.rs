@@ -19,9 +19,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::Error;
 use crate::report::{Report, TechReport, Verdict};
-use crate::rules::{Table, Technology};
+use crate::rules::{Category, Status, Table, Technology};
 
 /// What the workload needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -73,8 +72,6 @@ pub struct Advice {
     pub excluded: Vec<Excluded>,
 }
 
-const KNOWN_NEEDS: &[&str] = &["smp", "hotplug", "live-migration", "no-root"];
-
 fn isolation_level(s: &str) -> u8 {
     match s {
         "hardware" => 3,
@@ -83,14 +80,14 @@ fn isolation_level(s: &str) -> u8 {
     }
 }
 
-fn maintained(status: &str) -> bool {
-    status.starts_with("maintained")
+fn maintained(t: &Technology) -> bool {
+    t.status == Status::Maintained
 }
 
 /// Why `t` does not fit the workload, if it does not.
 fn misfit(t: &Technology, req: &Request, host_arch: Option<&str>) -> Option<String> {
     let vm = t.isolation.iter().any(|i| i == "hardware");
-    if req.guest_os != "linux" && !t.guest_os.iter().any(|g| *g == req.guest_os) {
+    if req.guest_os != "linux" && !t.guest_os.contains(&req.guest_os) {
         return Some(if vm {
             format!("does not run {} guests", req.guest_os)
         } else {
@@ -176,27 +173,23 @@ fn explain(t: &Technology, r: &TechReport) -> Vec<String> {
     if !t.features.is_empty() {
         why.push(format!("offers: {}", t.features.join(", ")));
     }
-    if !maintained(&t.status) {
-        why.push(format!("status: {}", t.status));
+    if !maintained(t) {
+        let mut status = crate::render::explain::word(&t.status);
+        if !t.status_note.is_empty() {
+            status.push_str(&format!(" ({})", t.status_note));
+        }
+        why.push(format!("status: {status}"));
     }
     why
 }
 
 /// Rank the options.
-pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, Error> {
-    for n in &req.needs {
-        if !KNOWN_NEEDS.contains(&n.as_str()) {
-            return Err(Error::Unsupported(format!(
-                "--need {n:?}: known needs are {}",
-                KNOWN_NEEDS.join(", ")
-            )));
-        }
-    }
+pub fn advise(report: &Report, table: &Table, req: &Request) -> Advice {
     let host_arch = report.host.arch.as_deref();
     let mut fitting: Vec<(&Technology, &TechReport, usize)> = Vec::new();
     let mut excluded = Vec::new();
     for (i, t) in table.technologies.iter().enumerate() {
-        if t.category == "capability" {
+        if t.category == Category::Capability {
             continue;
         }
         let Some(r) = report.get(&t.id) else { continue };
@@ -217,12 +210,12 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
                 Verdict::Ready | Verdict::Available | Verdict::NeedsHostChange
             )
         })
-        .filter(|(t, _, _)| maintained(&t.status))
+        .filter(|(t, _, _)| maintained(t))
         .min_by_key(|(t, r, i)| {
             (
                 t.performance_rank,
                 r.verdict,
-                t.table.standalone_host == "yes",
+                t.table.as_ref().is_some_and(|c| c.standalone_host == "yes"),
                 *i,
             )
         });
@@ -254,7 +247,7 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
         (
             r.verdict != Verdict::Ready,
             t.performance_rank,
-            !maintained(&t.status),
+            !maintained(t),
             *i,
         )
     });
@@ -267,12 +260,12 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Result<Advice, E
             steps: r.remediation.iter().map(|s| s.to_string()).collect(),
         })
         .collect();
-    Ok(Advice {
+    Advice {
         request: req.clone(),
         blocked_best,
         recommendations,
         excluded,
-    })
+    }
 }
 
 /// The advice for a person.

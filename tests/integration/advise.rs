@@ -83,7 +83,7 @@ fn process_isolation_gets_containers_first() {
 
 #[test]
 fn no_root_keeps_only_rootless_options() {
-    let table = virtprobe::rules::Table::embedded();
+    let table = virtprobe::rules::Table::embedded().unwrap();
     let v = advise("intel-vtx", &["--need", "no-root"]);
     let ids = ids(&v);
     assert!(!ids.is_empty());

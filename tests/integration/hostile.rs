@@ -315,3 +315,108 @@ fn unreadable_file() {
     );
     assert_eq!(v["host"]["kernel"]["version"], serde_json::json!([6, 8, 0]));
 }
+
+/// A tree whose `proc` folder is swapped, in a tight loop, with a symlink to a folder outside the
+/// tree that holds a `cpuinfo` of its own: whatever moment a read lands on, the outside file is
+/// never read (`openat2` confinement, and the walk used where it is missing).
+struct Swapping {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    root: std::path::PathBuf,
+}
+
+const OUTSIDE: &str = "OutsideSecretVendor";
+
+impl Swapping {
+    fn start() -> Swapping {
+        use std::sync::atomic::Ordering;
+        let tree = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        base(tree.path());
+        write(
+            outside.path(),
+            "cpuinfo",
+            format!("processor\t: 0\nvendor_id\t: {OUTSIDE}\nflags\t\t: fpu lm vmx\n").as_bytes(),
+        );
+        write(outside.path(), "sys/kernel/osrelease", b"9.9.9-outside\n");
+        let proc_dir = tree.path().join("proc");
+        let link = tree.path().join("proc-swap");
+        symlink(outside.path(), &link).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !flag.load(Ordering::Relaxed) {
+                rustix::fs::renameat_with(
+                    rustix::fs::CWD,
+                    &proc_dir,
+                    rustix::fs::CWD,
+                    &link,
+                    rustix::fs::RenameFlags::EXCHANGE,
+                )
+                .expect("renameat2(RENAME_EXCHANGE)");
+                swaps += 1;
+            }
+            swaps
+        });
+        let root = tree.path().to_path_buf();
+        Swapping {
+            stop,
+            thread: Some(thread),
+            _dirs: (tree, outside),
+            root,
+        }
+    }
+
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap()
+    }
+}
+
+#[test]
+fn swapped_folders_never_lead_outside_the_root_in_process() {
+    use virtprobe::host::{HostFs, Mode};
+    let s = Swapping::start();
+    let (mut inside, mut absent) = (0, 0);
+    for walk in [false, true] {
+        for _ in 0..5000 {
+            let mut fs = HostFs::with_root(&s.root, Mode::Tree).unwrap();
+            if walk {
+                fs = fs.without_openat2();
+            }
+            match fs.read_string("/proc/cpuinfo") {
+                Ok(t) => {
+                    assert!(!t.contains(OUTSIDE), "read outside the root (walk: {walk})");
+                    inside += 1;
+                }
+                Err(_) => absent += 1,
+            }
+        }
+    }
+    let swaps = s.finish();
+    println!("{inside} reads inside, {absent} refused, {swaps} swaps");
+    assert!(swaps > 100 && inside > 0, "{swaps} swaps, {inside} reads");
+}
+
+#[test]
+fn swapped_folders_never_lead_outside_the_root_in_300_runs() {
+    let s = Swapping::start();
+    for run in 0..300 {
+        let out = bin()
+            .arg("--root")
+            .arg(&s.root)
+            .arg("--json")
+            .output()
+            .unwrap();
+        succeeded(&out);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains(OUTSIDE), "run {run} read outside the root");
+        assert!(
+            !text.contains("9.9.9-outside"),
+            "run {run} read outside the root"
+        );
+    }
+    assert!(s.finish() > 300);
+}

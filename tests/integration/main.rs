@@ -2,12 +2,13 @@
 //! CLI's exit codes and messages, the shipped data, hostile input, the live host, the corpus.
 
 mod advise;
-mod cache;
 mod cli;
 mod corpus;
 mod data;
+mod facts;
 mod fixtures;
 mod hostile;
+mod house;
 mod live;
 mod schema;
 mod serve;

@@ -58,7 +58,7 @@ fn report_schema_is_current_and_matches_output() {
 fn status_schema_is_current_and_matches_output() {
     let schema = check_current(
         "status.schema.json",
-        serde_json::to_value(schemars::schema_for!(virtprobe::serve::Status)).unwrap(),
+        serde_json::to_value(schemars::schema_for!(virtprobe::report::status::Status)).unwrap(),
     );
     let dir = tempfile::tempdir().unwrap();
     let status = dir.path().join("status.json");

@@ -21,8 +21,10 @@ pub fn fixture_names() -> Vec<String> {
 }
 
 pub fn report(root: &Path) -> Report {
-    let table = virtprobe::rules::Table::embedded();
-    virtprobe::run_with(root, None, &table).unwrap()
+    let table = virtprobe::rules::Table::embedded().unwrap();
+    let fs = virtprobe::host::HostFs::with_root(root, virtprobe::host::Mode::Tree).unwrap();
+    let live = virtprobe::host::live::sources_for(&fs);
+    virtprobe::report::run(&fs, live.as_ref(), &table)
 }
 
 pub fn verdict(r: &Report, id: &str) -> String {

@@ -1,0 +1,78 @@
+//! The host as virtprobe sees it: files under a root ([`HostFs`]) and the answers only a running
+//! kernel and CPU can give ([`live`]).
+//!
+//! Every file the probe reads goes through [`HostFs`], which opens each path relative to the
+//! root's directory descriptor with the kernel's own confinement, so a captured tree (`--root`)
+//! can never make virtprobe read the machine it runs on. This module reads no file itself.
+
+mod fs;
+pub mod live;
+mod walk;
+
+pub use fs::{FileKind, HostFs, MAX_ENTRIES, MAX_READ, Meta, Mode, Record, Touch, trimmed};
+
+/// Why a host file could not be read. Each becomes an `unknown` fact with this text as the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// The file does not exist.
+    #[error("{0}: not found")]
+    NotFound(String),
+    /// The invoking user may not read it.
+    #[error("{0}: permission denied")]
+    PermissionDenied(String),
+    /// A directory, FIFO, socket or device stands where a regular file was expected.
+    #[error("{0}: not a regular file")]
+    NotAFile(String),
+    /// Larger than [`MAX_READ`].
+    #[error("{0}: larger than {1} bytes, not read")]
+    TooLarge(String, u64),
+    /// More than 40 symlinks while resolving, or a link the confinement refuses.
+    #[error("{0}: too many levels of symbolic links")]
+    SymlinkLoop(String),
+    /// Any other I/O error.
+    #[error("{0}: {1}")]
+    Io(String, String),
+}
+
+impl ReadError {
+    /// True when the file simply is not there (as opposed to unreadable).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ReadError::NotFound(_))
+    }
+
+    /// The error for `path` from a system call's error number.
+    pub(crate) fn from_errno(path: &str, e: rustix::io::Errno) -> ReadError {
+        use rustix::io::Errno;
+        let path = path.to_string();
+        match e {
+            Errno::NOENT | Errno::NOTDIR => ReadError::NotFound(path),
+            Errno::ACCESS | Errno::PERM => ReadError::PermissionDenied(path),
+            Errno::LOOP | Errno::XDEV => ReadError::SymlinkLoop(path),
+            Errno::ISDIR => ReadError::NotAFile(path),
+            e => ReadError::Io(path, std::io::Error::from(e).to_string()),
+        }
+    }
+
+    /// The error for `path` from a standard I/O error.
+    pub(crate) fn from_io(path: &str, e: &std::io::Error) -> ReadError {
+        match e.raw_os_error() {
+            Some(n) => ReadError::from_errno(path, rustix::io::Errno::from_raw_os_error(n)),
+            None => ReadError::Io(path.to_string(), e.to_string()),
+        }
+    }
+}
+
+/// Why a root folder cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// `--root` (or `--host-root`) is missing, not a folder or unreadable.
+    #[error("{flag} {path}: {reason}")]
+    Root {
+        /// `--root` or `--host-root`.
+        flag: &'static str,
+        /// The path given.
+        path: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+}

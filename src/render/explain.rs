@@ -1,0 +1,113 @@
+//! `virtprobe explain ID`: every rule of one technology with the evidence read.
+
+use std::io::{self, Write};
+
+use super::text::paint;
+use super::{Context, Render, clean};
+use crate::report::{Report, Role, TechReport};
+use crate::rules::Outcome;
+
+/// Every rule of one technology with its evidence.
+pub struct Explain<'a>(pub &'a TechReport);
+
+/// A serde enum's word (`host-change`, `hosted-hypervisor`).
+pub fn word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl Render for Explain<'_> {
+    fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        let t = self.0;
+        writeln!(
+            out,
+            "{} ({}): {}",
+            t.name,
+            t.id,
+            paint(ctx, t.verdict, t.verdict.as_str())
+        )?;
+        if let Some(role) = t.detected {
+            let what = if role == Role::Host {
+                "host (controlling OS)"
+            } else {
+                "guest"
+            };
+            writeln!(out, "  detected: this Linux is its {what}")?;
+        }
+        writeln!(out, "  {}", clean(&t.summary))?;
+        let mut status = word(&t.status);
+        if !t.status_note.is_empty() {
+            status.push_str(&format!(" ({})", t.status_note));
+        }
+        writeln!(out, "  category {}, status {status}", word(&t.category))?;
+        let h = &r.host;
+        writeln!(
+            out,
+            "\nHost: hypervisor {}, container {}, VT extension {} ({})",
+            h.virtualization.hypervisor,
+            h.virtualization.container,
+            h.cpu.virt_extension.as_deref().unwrap_or("none"),
+            h.cpu.virt_extension_state
+        )?;
+        for l in &h.virtualization.layers {
+            writeln!(
+                out,
+                "  {} {}: {}",
+                word(&l.kind),
+                l.name,
+                clean(&l.evidence.join("; "))
+            )?;
+        }
+        writeln!(out, "  VT: {}", clean(&h.cpu.virt_extension_evidence))?;
+        writeln!(out, "\nRules:")?;
+        for x in &t.reasons {
+            let mark = match x.result {
+                Outcome::Pass => "pass",
+                Outcome::Fail => "FAIL",
+                Outcome::Unknown => "????",
+            };
+            let class = word(&x.class);
+            if x.result == Outcome::Pass {
+                writeln!(out, "  [{mark}] {} ({class})", x.requirement)?;
+            } else {
+                writeln!(
+                    out,
+                    "  [{mark}] {} ({class}): {}",
+                    x.requirement,
+                    clean(&x.message)
+                )?;
+            }
+            for e in &x.evidence {
+                writeln!(out, "         {}", clean(e))?;
+            }
+        }
+        if !t.remediation.is_empty() {
+            writeln!(out, "\nTo do:")?;
+            for (i, f) in t.remediation.iter().enumerate() {
+                writeln!(out, "  {}. {}", i + 1, clean(f))?;
+            }
+        }
+        if let Some(tc) = &t.table {
+            writeln!(
+                out,
+                "\nSource table: full virt {:?}, paravirt {:?}, containers {:?}, license {:?}, architectures {:?}, performance {:?}, SMP guests {:?}, hotplug {:?}, standalone host {:?}, notes {:?}",
+                tc.full_virt,
+                tc.paravirt,
+                tc.containers,
+                tc.license,
+                tc.architectures,
+                tc.performance,
+                tc.smp_guests,
+                tc.hotplug,
+                tc.standalone_host,
+                tc.notes
+            )?;
+            for c in &tc.corrections {
+                writeln!(out, "  correction: {c}")?;
+            }
+        }
+        Ok(())
+    }
+}

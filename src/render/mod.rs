@@ -1,0 +1,60 @@
+//! One renderer per output format, behind [`Render`]: the report for a person ([`text`]), JSON
+//! ([`json`]), Prometheus textfile metrics ([`prometheus`]), node-feature-discovery features
+//! ([`nfd`]), and `explain` for one technology ([`explain`]). Reads no host files.
+
+pub mod explain;
+pub mod json;
+pub mod nfd;
+pub mod prometheus;
+pub mod text;
+
+use std::io::{self, Write};
+use std::time::{Duration, SystemTime};
+
+pub use explain::Explain;
+pub use json::Json;
+pub use nfd::Nfd;
+pub use prometheus::Prometheus;
+pub use text::Text;
+
+use crate::report::Report;
+
+/// What a renderer may need beyond the report.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Use ANSI colours.
+    pub color: bool,
+    /// Indent JSON (for a person at a terminal; scripts get it compact).
+    pub pretty: bool,
+    /// How long the probe took (metrics).
+    pub duration: Option<Duration>,
+    /// When the probe finished (metrics).
+    pub finished: Option<SystemTime>,
+    /// When NFD should drop the labels if they are not refreshed.
+    pub expiry: Option<SystemTime>,
+    /// Probes since the service started (metrics).
+    pub probes: Option<u64>,
+    /// Verdict changes since the service started (metrics).
+    pub verdict_changes: Option<u64>,
+}
+
+/// An output format.
+pub trait Render {
+    /// Write `report` to `out`.
+    fn render(&self, report: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// Render into memory.
+pub fn to_bytes(r: &dyn Render, report: &Report, ctx: &Context) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    r.render(report, ctx, &mut out)?;
+    Ok(out)
+}
+
+/// Text that came from the host, made safe to print: control characters cannot drive the
+/// terminal.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+        .collect()
+}

@@ -1,0 +1,141 @@
+//! Prometheus text format for node_exporter's textfile collector (no sample timestamps: one
+//! would make node_exporter drop the whole file).
+
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use super::{Context, Render};
+use crate::report::{Report, Role, Verdict};
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn header(out: &mut dyn Write, name: &str, kind: &str, help: &str) -> io::Result<()> {
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} {kind}")
+}
+
+/// Prometheus textfile metrics.
+pub struct Prometheus;
+
+impl Render for Prometheus {
+    fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
+        header(
+            out,
+            "virtprobe_technology_verdict",
+            "gauge",
+            "Verdict per virtualization technology: 1 for the current verdict, 0 for the others.",
+        )?;
+        for t in &r.technologies {
+            for v in Verdict::ALL {
+                writeln!(
+                    out,
+                    "virtprobe_technology_verdict{{technology=\"{}\",verdict=\"{}\"}} {}",
+                    escape(&t.id),
+                    v.as_str(),
+                    u8::from(t.verdict == v)
+                )?;
+            }
+        }
+        header(
+            out,
+            "virtprobe_technology_ready",
+            "gauge",
+            "1 if the technology is usable now by the probing user.",
+        )?;
+        for t in &r.technologies {
+            writeln!(
+                out,
+                "virtprobe_technology_ready{{technology=\"{}\"}} {}",
+                escape(&t.id),
+                u8::from(t.verdict == Verdict::Ready)
+            )?;
+        }
+        header(
+            out,
+            "virtprobe_technology_detected",
+            "gauge",
+            "1 if this Linux is the host or a guest of the technology.",
+        )?;
+        for t in &r.technologies {
+            if let Some(role) = t.detected {
+                let role = if role == Role::Host { "host" } else { "guest" };
+                writeln!(
+                    out,
+                    "virtprobe_technology_detected{{technology=\"{}\",role=\"{role}\"}} 1",
+                    escape(&t.id)
+                )?;
+            }
+        }
+        header(
+            out,
+            "virtprobe_probe_errors",
+            "gauge",
+            "Number of host facts that could not be read.",
+        )?;
+        writeln!(out, "virtprobe_probe_errors {}", r.errors.len())?;
+        if let Some(d) = ctx.duration {
+            header(
+                out,
+                "virtprobe_probe_duration_seconds",
+                "gauge",
+                "How long the last probe took.",
+            )?;
+            writeln!(out, "virtprobe_probe_duration_seconds {}", d.as_secs_f64())?;
+        }
+        if let Some(n) = ctx.probes {
+            header(
+                out,
+                "virtprobe_probes_total",
+                "counter",
+                "Probes since the service started.",
+            )?;
+            writeln!(out, "virtprobe_probes_total {n}")?;
+        }
+        if let Some(n) = ctx.verdict_changes {
+            header(
+                out,
+                "virtprobe_verdict_changes_total",
+                "counter",
+                "Technology verdicts that changed since the service started.",
+            )?;
+            writeln!(out, "virtprobe_verdict_changes_total {n}")?;
+        }
+        if let Some(t) = ctx.finished {
+            header(
+                out,
+                "virtprobe_last_success_timestamp_seconds",
+                "gauge",
+                "Unix time of the last completed probe.",
+            )?;
+            writeln!(
+                out,
+                "virtprobe_last_success_timestamp_seconds {:.3}",
+                unix_seconds(t)
+            )?;
+        }
+        header(out, "virtprobe_info", "gauge", "Host facts as labels.")?;
+        let h = &r.host;
+        writeln!(
+            out,
+            "virtprobe_info{{version=\"{}\",arch=\"{}\",kernel=\"{}\",hypervisor=\"{}\",container=\"{}\",virt_extension=\"{}\",virt_extension_state=\"{}\"}} 1",
+            escape(&r.virtprobe_version),
+            escape(h.arch.as_deref().unwrap_or("unknown")),
+            escape(h.kernel.release.as_deref().unwrap_or("unknown")),
+            escape(&h.virtualization.hypervisor),
+            escape(&h.virtualization.container),
+            escape(h.cpu.virt_extension.as_deref().unwrap_or("none")),
+            escape(&h.cpu.virt_extension_state),
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! One technology judged: every requirement evaluated, the worst failure deciding the verdict.
+
+use super::{Reason, Role, TechReport, Verdict};
+use crate::facts::Facts;
+use crate::rules::{Class, Cond, Outcome, Requirement, Technology, eval, holds};
+
+/// The verdict a failure of this class gives.
+fn class_verdict(c: Class) -> Verdict {
+    match c {
+        Class::Available => Verdict::Available,
+        Class::HostChange => Verdict::NeedsHostChange,
+        Class::Unsupported => Verdict::Unsupported,
+    }
+}
+
+/// What a technology it depends on means for this one: its verdict, as a requirement.
+fn dependency(d: &TechReport) -> Reason {
+    let (result, class) = match d.verdict {
+        Verdict::Ready => (Outcome::Pass, Class::Available),
+        Verdict::Available => (Outcome::Fail, Class::Available),
+        Verdict::NeedsHostChange => (Outcome::Fail, Class::HostChange),
+        Verdict::Unsupported => (Outcome::Fail, Class::Unsupported),
+        Verdict::Unknown => (Outcome::Unknown, Class::HostChange),
+    };
+    let evidence = std::iter::once(format!("{}: {} ({})", d.id, d.verdict.as_str(), d.summary))
+        .chain(
+            d.reasons
+                .iter()
+                .filter(|x| x.result != Outcome::Pass)
+                .flat_map(|x| x.evidence.iter().cloned()),
+        )
+        .collect();
+    let message = if result == Outcome::Pass {
+        format!("runs on {}, which is ready", d.name)
+    } else {
+        format!("needs {}: {}", d.name, d.summary)
+    };
+    Reason {
+        requirement: format!("depends:{}", d.id),
+        class,
+        result,
+        message,
+        evidence,
+    }
+}
+
+/// Judge one technology; `earlier` holds the technologies before it (for `depends`).
+pub fn judge(t: &Technology, facts: &Facts, earlier: &[TechReport]) -> TechReport {
+    // Each reason with the fixes a failure of it suggests.
+    let mut reasons: Vec<(Reason, Vec<String>)> = Vec::new();
+    for d in t
+        .depends
+        .iter()
+        .filter_map(|id| earlier.iter().find(|x| &x.id == id))
+    {
+        reasons.push((dependency(d), d.remediation.clone()));
+    }
+    for r in &t.requires {
+        if let Some(w) = &r.when
+            && holds(w, facts) != Outcome::Pass
+        {
+            continue;
+        }
+        reasons.push((requirement(r, facts), r.fix.iter().cloned().collect()));
+    }
+    let worst = |o: Outcome| {
+        reasons
+            .iter()
+            .filter(|(x, _)| x.result == o)
+            .map(|(x, _)| x.class)
+            .max()
+    };
+    let verdict = match (worst(Outcome::Fail), worst(Outcome::Unknown)) {
+        (None, None) => Verdict::Ready,
+        (Some(f), u) if u.is_none_or(|u| f >= u) => class_verdict(f),
+        (_, Some(Class::Available)) => Verdict::Available,
+        _ => Verdict::Unknown,
+    };
+    // Failures and unknowns first, most blocking first; passes after.
+    reasons.sort_by_key(|(x, _)| {
+        (
+            x.result == Outcome::Pass,
+            std::cmp::Reverse(x.class),
+            x.result == Outcome::Unknown,
+        )
+    });
+    let summary = match verdict {
+        Verdict::Ready => t.ready.clone(),
+        _ => reasons
+            .iter()
+            .map(|(x, _)| x)
+            .find(|x| x.result != Outcome::Pass)
+            .map(|x| match x.result {
+                Outcome::Unknown => format!("cannot tell: {}", x.message),
+                _ => x.message.clone(),
+            })
+            .unwrap_or_default(),
+    };
+    let mut remediation: Vec<String> = Vec::new();
+    for fix in reasons
+        .iter()
+        .filter(|(x, _)| x.result != Outcome::Pass)
+        .flat_map(|(_, fixes)| fixes)
+    {
+        if !remediation.contains(fix) {
+            remediation.push(fix.clone());
+        }
+    }
+    let role = |c: &Option<Cond>| c.as_ref().is_some_and(|c| holds(c, facts) == Outcome::Pass);
+    let detected = if role(&t.detect_host) {
+        Some(Role::Host)
+    } else if role(&t.detect_guest) {
+        Some(Role::Guest)
+    } else {
+        None
+    };
+    TechReport {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        verdict,
+        detected,
+        summary,
+        reasons: reasons.into_iter().map(|(x, _)| x).collect(),
+        remediation,
+        category: t.category,
+        status: t.status,
+        status_note: t.status_note.clone(),
+        source_row: t.source_row,
+        table: t.table.clone(),
+    }
+}
+
+fn requirement(r: &Requirement, facts: &Facts) -> Reason {
+    let mut evidence = Vec::new();
+    let result = eval(&r.test, facts, &mut evidence);
+    Reason {
+        requirement: r.id.clone(),
+        class: r.class,
+        result,
+        message: r.why.clone(),
+        evidence,
+    }
+}

@@ -1,0 +1,335 @@
+//! The report: facts judged by the table give one verdict per technology, with the host summary.
+//! Its JSON form is the stable contract (`schema_version` 1: fields are added, never renamed);
+//! every type here is part of it, and so are the status file's ([`status`]). Reads no host files.
+
+mod judge;
+pub mod status;
+
+use serde::Serialize;
+
+use crate::facts::{Facts, Value};
+use crate::host::HostFs;
+use crate::host::live::{KvmOutcome, Live};
+use crate::rules::{Category, Class, Outcome, Status, Table, TableColumns};
+use crate::sources::{self, Probed};
+pub use judge::judge;
+
+/// Version of the JSON contract.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One verdict per technology.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Usable now by the invoking user with what is installed.
+    Ready,
+    /// Hardware, firmware and kernel can run it; only installs, module loads or permissions remain.
+    Available,
+    /// Possible on this hardware only after a reboot-level change.
+    NeedsHostChange,
+    /// Impossible on this hardware or architecture, or discontinued.
+    Unsupported,
+    /// What the decision needs could not be read.
+    Unknown,
+}
+
+impl Verdict {
+    /// The word used in JSON, metrics and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::Available => "available",
+            Verdict::NeedsHostChange => "needs-host-change",
+            Verdict::Unsupported => "unsupported",
+            Verdict::Unknown => "unknown",
+        }
+    }
+
+    /// Every verdict, in order.
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Ready,
+        Verdict::Available,
+        Verdict::NeedsHostChange,
+        Verdict::Unsupported,
+        Verdict::Unknown,
+    ];
+}
+
+/// This Linux's role for a technology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// This Linux is its controlling OS (Xen dom0, OpenVZ hardware node, VServer host).
+    Host,
+    /// This Linux runs under or inside it.
+    Guest,
+}
+
+/// One requirement's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Reason {
+    /// Requirement id.
+    pub requirement: String,
+    /// What a failure means.
+    pub class: Class,
+    /// pass, fail or unknown.
+    pub result: Outcome,
+    /// The requirement's reason.
+    pub message: String,
+    /// Facts read, with their sources and values.
+    pub evidence: Vec<String>,
+}
+
+/// One technology in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct TechReport {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// This Linux's role, if it runs under or controls it.
+    pub detected: Option<Role>,
+    /// One line: why this verdict.
+    pub summary: String,
+    /// Every requirement: failures and unknowns first.
+    pub reasons: Vec<Reason>,
+    /// What to do, most blocking first.
+    pub remediation: Vec<String>,
+    /// What kind of technology.
+    pub category: Category,
+    /// Where it stands today.
+    pub status: Status,
+    /// What the status means here.
+    pub status_note: String,
+    /// One of the 20 rows of the 2009 table.
+    pub source_row: bool,
+    /// The source table's columns.
+    pub table: Option<TableColumns>,
+}
+
+/// CPU part of the host summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct CpuSummary {
+    /// Vendor.
+    pub vendor: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// Flags.
+    pub flags: Vec<String>,
+    /// `vmx`, `svm`, `sie`, `h`, `hv-mode`, `el2`, or null.
+    pub virt_extension: Option<String>,
+    /// `enabled`, `disabled-by-firmware`, `absent`, `unknown`.
+    pub virt_extension_state: String,
+    /// Why that state.
+    pub virt_extension_evidence: String,
+}
+
+/// Kernel part of the host summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct KernelSummary {
+    /// `uname -r`.
+    pub release: Option<String>,
+    /// `[major, minor, patch]`.
+    pub version: Option<[u32; 3]>,
+    /// Where the config came from.
+    pub config_source: Option<String>,
+    /// Loaded and built-in modules.
+    pub modules: Vec<String>,
+}
+
+/// What kind of layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// A hypervisor beneath this Linux.
+    Hypervisor,
+    /// A container this Linux's processes run in.
+    Container,
+    /// A technology this Linux controls (Xen dom0, OpenVZ node, VServer host).
+    Host,
+}
+
+/// One layer this Linux runs in (or controls).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Layer {
+    /// Its kind.
+    pub kind: LayerKind,
+    /// systemd-detect-virt's word (`kvm`, `xen`, `docker`…), or `lpar`, `linux-vserver`.
+    pub name: String,
+    /// What showed it.
+    pub evidence: Vec<String>,
+}
+
+/// Where this Linux runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Virtualization {
+    /// Innermost hypervisor (systemd-detect-virt `--vm` word), or `none`.
+    pub hypervisor: String,
+    /// Container (systemd-detect-virt `--container` word), or `none`.
+    pub container: String,
+    /// Every layer found, outermost first.
+    pub layers: Vec<Layer>,
+}
+
+/// The host summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct HostSummary {
+    /// Host name (`gethostname` on the running host, `/etc/hostname` of a captured tree).
+    pub hostname: Option<String>,
+    /// `uname -m` word.
+    pub arch: Option<String>,
+    /// CPU.
+    pub cpu: CpuSummary,
+    /// Kernel.
+    pub kernel: KernelSummary,
+    /// Hypervisor, container, layers.
+    pub virtualization: Virtualization,
+    /// The live KVM check.
+    pub kvm: Option<KvmOutcome>,
+}
+
+/// Something the probe could not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ProbeError {
+    /// The fact that stays unknown because of it.
+    pub fact: String,
+    /// What went wrong, with the path.
+    pub message: String,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Report {
+    /// Contract version (1).
+    pub schema_version: u32,
+    /// virtprobe's version.
+    pub virtprobe_version: String,
+    /// RFC 3339, UTC.
+    pub generated_at: String,
+    /// The host root judged (`/` for the running host).
+    pub root: String,
+    /// The technology table used.
+    pub data: String,
+    /// The host.
+    pub host: HostSummary,
+    /// One entry per technology, in table order.
+    pub technologies: Vec<TechReport>,
+    /// Facts that could not be read.
+    pub errors: Vec<ProbeError>,
+    /// Checks skipped or weakened because the invoking user lacks a privilege.
+    pub needs_privilege: Vec<String>,
+}
+
+impl Report {
+    /// A technology's entry.
+    pub fn get(&self, id: &str) -> Option<&TechReport> {
+        self.technologies.iter().find(|t| t.id == id)
+    }
+}
+
+/// A report's `generated_at`: now, in RFC 3339 to the second.
+pub fn timestamp() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// How the report names the root it judged: `/` for the running host, else the folder.
+pub fn root_label(fs: &HostFs) -> String {
+    if fs.is_live() {
+        "/".to_string()
+    } else {
+        fs.root().display().to_string()
+    }
+}
+
+/// The whole pipeline: probe the host, name the facts, judge the table.
+pub fn run(fs: &HostFs, live: &dyn Live, table: &Table) -> Report {
+    let probed = sources::probe(fs, live, &table.needs());
+    let facts = crate::facts::collect(&probed);
+    build(&probed, &facts, table, &root_label(fs))
+}
+
+/// Judge the table on the probed facts.
+pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Report {
+    let mut technologies: Vec<TechReport> = Vec::with_capacity(table.technologies.len());
+    for t in &table.technologies {
+        let r = judge(t, facts, &technologies);
+        technologies.push(r);
+    }
+    Report {
+        schema_version: SCHEMA_VERSION,
+        virtprobe_version: env!("CARGO_PKG_VERSION").to_string(),
+        generated_at: timestamp(),
+        root: root.to_string(),
+        data: table.source.clone(),
+        host: host_summary(probed, facts),
+        technologies,
+        errors: probed
+            .notes
+            .errors
+            .iter()
+            .map(|p| ProbeError {
+                fact: p.fact.clone(),
+                message: p.message.clone(),
+            })
+            .collect(),
+        needs_privilege: probed.notes.needs_privilege.clone(),
+    }
+}
+
+fn host_summary(p: &Probed, f: &Facts) -> HostSummary {
+    let version = match f.get("kernel.version").map(|x| &x.value) {
+        Some(Ok(Value::Version(v))) => Some(v.parts()),
+        _ => None,
+    };
+    let layers = p
+        .virt
+        .layers
+        .iter()
+        .map(|l| Layer {
+            kind: match l.kind {
+                sources::virt::LayerKind::Hypervisor => LayerKind::Hypervisor,
+                sources::virt::LayerKind::Container => LayerKind::Container,
+                sources::virt::LayerKind::Host => LayerKind::Host,
+            },
+            name: l.name.clone(),
+            evidence: l.evidence.clone(),
+        })
+        .collect();
+    let word = |r: &sources::Reading<String>| r.get().cloned().unwrap_or_else(|| "none".into());
+    HostSummary {
+        hostname: f.str("host.name").map(str::to_string),
+        arch: f.str("arch").map(str::to_string),
+        cpu: CpuSummary {
+            vendor: p.cpu.vendor.clone(),
+            model: p.cpu.model.clone(),
+            flags: p.cpu.flags.iter().cloned().collect(),
+            virt_extension: p.extension.name.map(str::to_string),
+            virt_extension_state: p.extension.state.as_str().to_string(),
+            virt_extension_evidence: p.extension.evidence.clone(),
+        },
+        kernel: KernelSummary {
+            release: f.str("kernel.release").map(str::to_string),
+            version,
+            config_source: f
+                .get("kernel.config")
+                .filter(|x| x.value.is_ok())
+                .map(|x| x.source.clone()),
+            modules: p
+                .kernel
+                .modules
+                .get()
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default(),
+        },
+        virtualization: Virtualization {
+            hypervisor: word(&p.virt.hypervisor),
+            container: word(&p.virt.container),
+            layers,
+        },
+        kvm: p.kvm.outcome.clone(),
+    }
+}

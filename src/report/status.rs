@@ -1,0 +1,43 @@
+//! The status file `virtprobe serve` keeps: the report plus what the service counts.
+
+use serde::Serialize;
+
+use super::{Report, Verdict};
+
+/// A verdict that changed between two probes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Change {
+    /// Technology id.
+    pub id: String,
+    /// Verdict before.
+    pub from: Verdict,
+    /// Verdict now.
+    pub to: Verdict,
+}
+
+/// What the status file adds to the report.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ServiceInfo {
+    /// When any verdict last changed (the first probe counts).
+    pub verdicts_changed_at: String,
+    /// What changed then.
+    pub changes: Vec<Change>,
+    /// Probes since start.
+    pub probes: u64,
+    /// Verdict changes since start.
+    pub verdict_changes: u64,
+    /// How long the last probe took, in seconds.
+    pub probe_duration_seconds: f64,
+    /// The probe interval, in seconds.
+    pub interval_seconds: f64,
+}
+
+/// The status file: the report plus `service`.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Status {
+    /// The report, as `virtprobe --json` prints it.
+    #[serde(flatten)]
+    pub report: Report,
+    /// Service bookkeeping.
+    pub service: ServiceInfo,
+}

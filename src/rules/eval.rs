@@ -1,0 +1,189 @@
+//! Evaluating conditions on facts: three-valued (pass, fail, unknown), and never stopping at the
+//! first miss, so a report lists every reason with the facts it read.
+
+use serde::Serialize;
+
+use super::model::{Cond, Op};
+use crate::facts::{Facts, Value};
+
+/// The outcome of a condition or requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Holds.
+    Pass,
+    /// Does not hold.
+    Fail,
+    /// Could not be decided: a fact it needs is unknown.
+    Unknown,
+}
+
+fn pass(b: bool) -> Outcome {
+    if b { Outcome::Pass } else { Outcome::Fail }
+}
+
+/// Evaluate a condition, writing a line of evidence for every fact it reads.
+pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
+    match c {
+        // Every member is evaluated (no short cut), so the evidence lists every reason. One
+        // member decides `all` when it fails and `any` when it passes; else an unknown member
+        // leaves it unknown.
+        Cond::All(list) | Cond::Any(list) => {
+            let decides = if matches!(c, Cond::All(_)) {
+                Outcome::Fail
+            } else {
+                Outcome::Pass
+            };
+            let outcomes: Vec<Outcome> = list.iter().map(|c| eval(c, facts, evidence)).collect();
+            if outcomes.contains(&decides) {
+                decides
+            } else if outcomes.contains(&Outcome::Unknown) {
+                Outcome::Unknown
+            } else if decides == Outcome::Fail {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            }
+        }
+        Cond::Const(b) => {
+            evidence.push(format!(
+                "the technology table: {}",
+                if *b {
+                    "always holds"
+                } else {
+                    "never holds on a Linux host"
+                }
+            ));
+            pass(*b)
+        }
+        Cond::Not(inner) => match eval(inner, facts, evidence) {
+            Outcome::Pass => Outcome::Fail,
+            Outcome::Fail => Outcome::Pass,
+            Outcome::Unknown => Outcome::Unknown,
+        },
+        Cond::Leaf { fact, key, op } => {
+            let label = match key {
+                Some(k) => format!("{fact}[{k}]"),
+                None => fact.clone(),
+            };
+            let Some(f) = facts.get(fact) else {
+                evidence.push(format!("{label}: unknown (not probed)"));
+                return Outcome::Unknown;
+            };
+            let value = match &f.value {
+                Ok(v) => v,
+                Err(why) => {
+                    evidence.push(format!("{label}: unknown ({why})"));
+                    return Outcome::Unknown;
+                }
+            };
+            let (outcome, seen) = test(value, key.as_deref(), op);
+            let word = match outcome {
+                Outcome::Pass => "yes",
+                Outcome::Fail => "no",
+                Outcome::Unknown => "unknown",
+            };
+            let mut line = format!("{label} {}: {word} (observed {seen})", describe(op));
+            if !f.source.is_empty() {
+                line.push_str(&format!(" [{}]", f.source));
+            }
+            evidence.push(line);
+            outcome
+        }
+    }
+}
+
+/// Whether a condition holds, without its evidence (a requirement's `when`, a role's detection).
+pub fn holds(c: &Cond, facts: &Facts) -> Outcome {
+    eval(c, facts, &mut Vec::new())
+}
+
+/// An operator as the evidence shows it (`in [x86_64, aarch64]`, `has "kvm"`, `>= 2.6.32`).
+fn describe(op: &Op) -> String {
+    match op {
+        Op::In(v) => format!("in [{}]", v.join(", ")),
+        Op::NotIn(v) => format!("not in [{}]", v.join(", ")),
+        // A long has_any (QEMU's emulators) shows its first three.
+        Op::HasAny(v) if v.len() > 4 => {
+            format!(
+                "has any of [{} and {} more]",
+                v[..3].join(", "),
+                v.len() - 3
+            )
+        }
+        Op::HasAny(v) => format!("has any of [{}]", v.join(", ")),
+        Op::Has(v) => format!("has {v:?}"),
+        Op::Lacks(v) => format!("lacks {v:?}"),
+        Op::Contains(v) => format!("contains {v:?}"),
+        Op::Ge(b) => format!(">= {b}"),
+        Op::Lt(b) => format!("< {b}"),
+        Op::Is(b) => if *b { "is true" } else { "is false" }.to_string(),
+    }
+}
+
+/// Test one fact value: the outcome, and what was observed.
+fn test(value: &Value, key: Option<&str>, op: &Op) -> (Outcome, String) {
+    let listed = |list: &[String], s: &str| list.iter().any(|x| x == s);
+    // Map facts with a key: look the key up, absent means "not set".
+    if let (Some(k), Value::Map(m)) = (key, value) {
+        let v = m.get(k).map(String::as_str);
+        let seen = v.map_or("not set".to_string(), |s| format!("{s:?}"));
+        let outcome = match op {
+            Op::In(list) => pass(v.is_some_and(|s| listed(list, s))),
+            Op::NotIn(list) => pass(!v.is_some_and(|s| listed(list, s))),
+            Op::Contains(sub) => pass(v.is_some_and(|s| s.contains(sub.as_str()))),
+            _ => Outcome::Unknown,
+        };
+        return (outcome, seen);
+    }
+    let present = |yes: bool| if yes { "present" } else { "absent" };
+    match (value, op) {
+        (Value::Str(s), Op::In(list)) => (pass(listed(list, s)), format!("{s:?}")),
+        (Value::Str(s), Op::NotIn(list)) => (pass(!listed(list, s)), format!("{s:?}")),
+        (Value::Str(s), Op::Contains(sub)) => (pass(s.contains(sub.as_str())), format!("{s:?}")),
+        (Value::Int(i), Op::In(list) | Op::NotIn(list)) => {
+            let found = list.iter().any(|x| x.parse::<i64>().ok() == Some(*i));
+            (pass(found == matches!(op, Op::In(_))), i.to_string())
+        }
+        // `ge` holds when the value is at least the bound, `lt` when it is not.
+        (Value::Int(i), Op::Ge(super::Bound::Int(b)) | Op::Lt(super::Bound::Int(b))) => {
+            (pass((i >= b) == matches!(op, Op::Ge(_))), i.to_string())
+        }
+        (
+            Value::Version(v),
+            Op::Ge(super::Bound::Version(b)) | Op::Lt(super::Bound::Version(b)),
+        ) => (pass((v >= b) == matches!(op, Op::Ge(_))), v.to_string()),
+        (Value::Bool(b), Op::Is(want)) => (pass(b == want), b.to_string()),
+        (Value::Set(s), Op::Has(x) | Op::Lacks(x)) => {
+            let yes = s.contains(x);
+            (
+                pass(yes == matches!(op, Op::Has(_))),
+                format!("{x:?} {}", present(yes)),
+            )
+        }
+        (Value::Set(s), Op::HasAny(list)) => match list.iter().find(|x| s.contains(*x)) {
+            Some(x) => (Outcome::Pass, format!("{x:?} present")),
+            None => (Outcome::Fail, "none present".into()),
+        },
+        (Value::Map(m), Op::HasAny(list)) => match list.iter().find_map(|x| m.get_key_value(x)) {
+            Some((k, v)) => (Outcome::Pass, format!("{k:?} = {v:?}")),
+            None => (Outcome::Fail, "none set".into()),
+        },
+        (Value::Map(m), Op::Has(x)) => match m.get(x) {
+            Some(v) => (Outcome::Pass, format!("{x:?} = {v:?}")),
+            None => (Outcome::Fail, format!("{x:?} not set")),
+        },
+        (Value::Map(m), Op::Lacks(x)) => {
+            let set = m.contains_key(x);
+            let seen = format!("{x:?} {}", if set { "set" } else { "not set" });
+            (pass(!set), seen)
+        }
+        (v, _) => (
+            Outcome::Unknown,
+            format!(
+                "a {} value the operator does not apply to",
+                v.kind().as_str()
+            ),
+        ),
+    }
+}

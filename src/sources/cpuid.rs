@@ -1,0 +1,142 @@
+//! CPUID (x86), read with raw-cpuid through the [`Live`] answers.
+//!
+//! Reads no files. On the running host the CPU answers; on a captured tree the answers recorded
+//! in `virtprobe-live.json`. Leaf 1 ECX bit 5 is VMX, leaf 0x80000001 ECX bit 2 is SVM, leaf 1 ECX
+//! bit 31 says a hypervisor is present and leaf 0x40000000 names it. Comparing these with the
+//! flags the kernel shows in `/proc/cpuinfo` tells "the CPU lacks VT" from "the firmware
+//! disabled it".
+
+use raw_cpuid::{CpuId, CpuIdResult};
+
+use crate::host::live::Live;
+
+/// What CPUID says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuidFacts {
+    /// Vendor string (`GenuineIntel`, `AuthenticAMD`…).
+    pub vendor: String,
+    /// Leaf 1 ECX bit 5.
+    pub vmx: bool,
+    /// Leaf 0x80000001 ECX bit 2 (AMD and Hygon only).
+    pub svm: bool,
+    /// Leaf 1 ECX bit 31.
+    pub hypervisor: bool,
+    /// Leaf 0x40000000 signature, when the hypervisor bit is set.
+    pub signature: Option<String>,
+}
+
+/// The leaves read, so a capture can record exactly those.
+pub const LEAVES: &[(u32, u32)] = &[
+    (0, 0),
+    (1, 0),
+    (7, 0),
+    (0x8000_0000, 0),
+    (0x8000_0001, 0),
+    (0x8000_001F, 0),
+    (0x4000_0000, 0),
+];
+
+/// Read CPUID through `live`; `None` when it has none (not x86, or a tree without a capture).
+pub fn read(live: &dyn Live) -> Option<CpuidFacts> {
+    live.cpuid(0, 0)?;
+    let reader = |leaf: u32, sub: u32| {
+        let r = live.cpuid(leaf, sub).unwrap_or([0; 4]);
+        CpuIdResult {
+            eax: r[0],
+            ebx: r[1],
+            ecx: r[2],
+            edx: r[3],
+        }
+    };
+    let cpuid = CpuId::with_cpuid_reader(reader);
+    let vendor = cpuid
+        .get_vendor_info()
+        .map(|v| v.as_str().to_string())
+        .unwrap_or_default();
+    let feat = cpuid.get_feature_info();
+    let vmx = feat.as_ref().is_some_and(|f| f.has_vmx());
+    let hypervisor = feat.as_ref().is_some_and(|f| f.has_hypervisor());
+    let svm = cpuid
+        .get_extended_processor_and_feature_identifiers()
+        .is_some_and(|e| e.has_svm());
+    let signature = if hypervisor {
+        live.cpuid(0x4000_0000, 0).map(|r| {
+            let bytes: Vec<u8> = [r[1], r[2], r[3]]
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .filter(|&b| b != 0)
+                .collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    } else {
+        None
+    };
+    Some(CpuidFacts {
+        vendor,
+        vmx,
+        svm,
+        hypervisor,
+        signature,
+    })
+}
+
+/// systemd-detect-virt's word for a CPUID hypervisor signature.
+pub fn hypervisor_word(signature: &str) -> Option<&'static str> {
+    Some(match signature.trim_end() {
+        "XenVMMXenVMM" => "xen",
+        "KVMKVMKVM" | "Linux KVM Hv" => "kvm",
+        "TCGTCGTCGTCG" => "qemu",
+        "VMwareVMware" => "vmware",
+        "Microsoft Hv" => "microsoft",
+        "bhyve bhyve" => "bhyve",
+        "QNXQVMBSQG" => "qnx",
+        "ACRNACRNACRN" => "acrn",
+        "SRESRESRESRE" => "sre",
+        "Apple VZ" => "apple",
+        "LKVMLKVMLKVM" => "kvm",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::live::{LiveData, cpuid_key};
+
+    fn fake(leaves: &[((u32, u32), [u32; 4])]) -> LiveData {
+        let mut d = LiveData::default();
+        for (k, v) in leaves {
+            d.cpuid.insert(cpuid_key(k.0, k.1), *v);
+        }
+        d
+    }
+
+    #[test]
+    fn intel_vmx_and_kvm_signature() {
+        // "GenuineIntel" = ebx "Genu", edx "ineI", ecx "ntel".
+        let g = u32::from_le_bytes(*b"Genu");
+        let i = u32::from_le_bytes(*b"ineI");
+        let n = u32::from_le_bytes(*b"ntel");
+        let k = u32::from_le_bytes(*b"KVMK");
+        let v = u32::from_le_bytes(*b"VMKV");
+        let m = u32::from_le_bytes(*b"M\0\0\0");
+        let d = fake(&[
+            ((0, 0), [0xd, g, n, i]),
+            ((1, 0), [0x906ea, 0, (1 << 5) | (1 << 31), 0]),
+            ((0x4000_0000, 0), [0x4000_0001, k, v, m]),
+        ]);
+        let c = read(&d).unwrap();
+        assert!(c.vmx && !c.svm && c.hypervisor);
+        assert_eq!(c.vendor, "GenuineIntel");
+        assert_eq!(c.signature.as_deref(), Some("KVMKVMKVM"));
+        assert_eq!(
+            hypervisor_word(c.signature.as_deref().unwrap()),
+            Some("kvm")
+        );
+    }
+
+    #[test]
+    fn no_cpuid_source() {
+        assert_eq!(read(&LiveData::default()), None);
+    }
+}

@@ -1,0 +1,223 @@
+//! The sources: one pass over the host that gathers what the technology table needs, each source
+//! family in its own module returning a typed struct ([`Probed`] holds them all).
+//!
+//! [`probe`] runs them in a fixed order, commented there. A source that cannot read something
+//! keeps the reason in its struct and, when the gap matters, lists it in [`Notes`] (the report's
+//! `errors`); nothing here aborts. The table says which module parameters, paths, tools and kernel
+//! config options it needs ([`Needs`]); only those are read. Which host files each source reads
+//! is in its module's documentation.
+
+pub mod cgroups;
+pub mod cpu;
+pub mod cpuid;
+pub mod firmware;
+pub mod kernel;
+pub mod kvm;
+pub mod system;
+pub mod tools;
+pub mod virt;
+
+use std::collections::BTreeSet;
+
+use crate::host::HostFs;
+use crate::host::live::{Live, UserInfo};
+
+/// What the technology table asks the probe to look at, beyond the fixed sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Module parameters, `module.param`.
+    pub params: BTreeSet<String>,
+    /// Paths whose existence matters.
+    pub paths: BTreeSet<String>,
+    /// Tools (exact names, or prefixes ending in `*`).
+    pub tools: BTreeSet<String>,
+    /// Kernel config options the rules read (without `CONFIG_`); only these are kept.
+    pub config_keys: BTreeSet<String>,
+}
+
+/// A value a source read, or why it is not known, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading<T> {
+    /// The value, or the reason it is unknown.
+    pub value: Result<T, String>,
+    /// A host path, `uname`, `cpuid`, an ioctl…
+    pub source: String,
+}
+
+impl<T> Reading<T> {
+    /// A value read from `source`.
+    pub fn known(value: T, source: impl Into<String>) -> Self {
+        Reading {
+            value: Ok(value),
+            source: source.into(),
+        }
+    }
+
+    /// Not known, and why.
+    pub fn unknown(why: impl Into<String>, source: impl Into<String>) -> Self {
+        Reading {
+            value: Err(why.into()),
+            source: source.into(),
+        }
+    }
+
+    /// The value, when known.
+    pub fn get(&self) -> Option<&T> {
+        self.value.as_ref().ok()
+    }
+}
+
+/// Something the probe could not read: the fact it leaves unknown, and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The fact (or source) that stays unknown.
+    pub fact: String,
+    /// What went wrong, with the path.
+    pub message: String,
+}
+
+/// What the sources report beside their values: the gaps, in the order met, and the checks that
+/// wanted more privilege than the invoking user has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notes {
+    /// Gaps that matter (the report's `errors`).
+    pub errors: Vec<Problem>,
+    /// Checks skipped because the invoking user lacks a privilege.
+    pub needs_privilege: Vec<String>,
+}
+
+impl Notes {
+    /// List a gap.
+    pub fn error(&mut self, fact: &str, message: impl Into<String>) {
+        self.errors.push(Problem {
+            fact: fact.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// A [`Reading`] that is unknown, with the gap listed.
+    pub fn unknown<T>(
+        &mut self,
+        fact: &str,
+        why: impl Into<String>,
+        source: impl Into<String>,
+    ) -> Reading<T> {
+        let why = why.into();
+        self.error(fact, why.clone());
+        Reading::unknown(why, source)
+    }
+}
+
+/// Everything one probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    /// `/proc/cpuinfo` (empty when it could not be read).
+    pub cpu: cpu::CpuInfo,
+    /// Why `/proc/cpuinfo` gave nothing, if it did not.
+    pub cpu_problem: Option<String>,
+    /// Architecture, host name, paths, user, IOMMU.
+    pub system: system::System,
+    /// Kernel release, config, modules, parameters, command line.
+    pub kernel: kernel::Kernel,
+    /// CPUID, when read.
+    pub cpuid: Option<cpuid::CpuidFacts>,
+    /// Why CPUID was not read, when it was not.
+    pub cpuid_missing: &'static str,
+    /// Hypervisors, containers and the layers this Linux runs in.
+    pub virt: virt::Virt,
+    /// Tools found: name (or `prefix*`) → the path it was found at.
+    pub tools: std::collections::BTreeMap<String, String>,
+    /// The KVM check.
+    pub kvm: kvm::Kvm,
+    /// The hardware virtualization extension and its state.
+    pub extension: firmware::Extension,
+    /// cgroups, namespaces, user namespaces.
+    pub cgroups: cgroups::Cgroups,
+    /// Gaps and privilege notes.
+    pub notes: Notes,
+}
+
+impl Probed {
+    /// The invoking user, when known.
+    pub fn user(&self) -> Option<&UserInfo> {
+        self.system.user.as_ref()
+    }
+}
+
+/// Run every source, in this order (later sources use what earlier ones found).
+pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
+    let mut notes = Notes::default();
+    // The captured live answers, when a tree has them and they are broken.
+    if let Some(p) = live.problem() {
+        notes.error("live", p);
+    }
+    let uname = live.uname();
+    // The CPU as the kernel shows it: every later source may look at it.
+    let cpu = cpu::read(fs, &mut notes);
+    let cpu_problem = cpu.as_ref().err().cloned();
+    let cpu = cpu.unwrap_or_default();
+    // Architecture and host name: uname first, then what the files say.
+    let arch = system::arch(fs, live, uname.as_ref(), &cpu, &mut notes);
+    let hostname = system::hostname(fs, live);
+    // The kernel: release (uname, or the tree's osrelease), config, modules, parameters.
+    let kernel = kernel::read(fs, uname.as_ref(), needs, &mut notes);
+    // CPUID, on x86 only (or where the architecture is not known).
+    let arch_word = arch.get().map(String::as_str).unwrap_or("");
+    let (cpuid, cpuid_missing) = cpuid_for(fs, live, arch_word, &cpu);
+    // Where this Linux runs: hypervisors and containers, systemd-detect-virt's order.
+    let release = kernel.release.get().cloned();
+    let virt = virt::detect(fs, &cpu, cpuid.as_ref(), release.as_deref(), &mut notes);
+    // The paths and tools the table names, and the invoking user.
+    let paths = system::existing(fs, &needs.paths);
+    let tools = tools::find(fs, &live.path_dirs(), &needs.tools);
+    let user = live.user();
+    // The KVM check (live, or as captured).
+    let kvm = kvm::read(fs, live);
+    // The virtualization extension: cpuinfo and CPUID compared, confirmed in firmware if it can be.
+    let extension = firmware::extension(fs, &cpu, cpuid.as_ref(), arch_word, &kvm, &mut notes);
+    // cgroups, namespaces, user namespaces.
+    let cgroups = cgroups::read(fs, &kernel, &mut notes);
+    // IOMMU groups, for device assignment.
+    let iommu = system::iommu_groups(fs, &mut notes);
+    Probed {
+        cpu,
+        cpu_problem,
+        system: system::System {
+            arch,
+            hostname,
+            paths,
+            user,
+            iommu,
+        },
+        kernel,
+        cpuid,
+        cpuid_missing,
+        virt,
+        tools,
+        kvm,
+        extension,
+        cgroups,
+        notes,
+    }
+}
+
+/// CPUID when this is an x86 CPU (or one whose architecture nothing told), and otherwise why not.
+fn cpuid_for(
+    fs: &HostFs,
+    live: &dyn Live,
+    arch: &str,
+    cpu: &cpu::CpuInfo,
+) -> (Option<cpuid::CpuidFacts>, &'static str) {
+    let x86 = matches!(arch, "x86_64" | "i386" | "i486" | "i586" | "i686" | "")
+        || cpu
+            .arch
+            .as_deref()
+            .is_some_and(|a| a.starts_with('x') || a == "i686");
+    let read = if x86 { cpuid::read(live) } else { None };
+    let why = if fs.has_live_sources() {
+        "not an x86 CPU"
+    } else {
+        "captured tree without CPUID answers (virtprobe-live.json)"
+    };
+    (read, why)
+}

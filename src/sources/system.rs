@@ -1,0 +1,129 @@
+//! The small sources: architecture, host name, the paths the table asks about, the invoking user
+//! and the IOMMU groups.
+//!
+//! Reads `/proc/sys/kernel/arch` and `/proc/sys/kernel/osrelease` (for the architecture when no
+//! `uname` answer exists, as in a captured tree), `/etc/hostname` (a tree's host name), each path
+//! the table names (existence only) and the folder `/sys/kernel/iommu_groups`.
+
+use std::collections::BTreeSet;
+
+use super::cpu::CpuInfo;
+use super::{Notes, Reading};
+use crate::host::HostFs;
+use crate::host::live::{Live, Uname, UserInfo};
+
+/// What the small sources found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct System {
+    /// `uname -m` word.
+    pub arch: Reading<String>,
+    /// Host name.
+    pub hostname: Reading<String>,
+    /// The table's paths that exist.
+    pub paths: BTreeSet<String>,
+    /// The invoking user (not recorded in a tree captured by an old virtprobe).
+    pub user: Option<UserInfo>,
+    /// Number of IOMMU groups.
+    pub iommu: Reading<i64>,
+}
+
+/// The architecture: `uname`, else the tree's `/proc/sys/kernel/arch`, else a distribution
+/// kernel release's suffix, else the format of `/proc/cpuinfo`.
+pub fn arch(
+    fs: &HostFs,
+    live: &dyn Live,
+    uname: Option<&Uname>,
+    cpu: &CpuInfo,
+    notes: &mut Notes,
+) -> Reading<String> {
+    if let Some(u) = uname.filter(|u| !u.machine.is_empty()) {
+        let src = if live.is_native() {
+            "uname"
+        } else {
+            "virtprobe-live.json uname"
+        };
+        return Reading::known(u.machine.clone(), src);
+    }
+    if let Ok(a) = fs.read_trimmed("/proc/sys/kernel/arch")
+        && !a.is_empty()
+    {
+        return Reading::known(a, "/proc/sys/kernel/arch");
+    }
+    if let Ok(rel) = fs.read_trimmed("/proc/sys/kernel/osrelease")
+        && let Some(a) = arch_from_release(&rel)
+    {
+        return Reading::known(a.to_string(), format!("kernel release suffix of {rel:?}"));
+    }
+    if let Some(a) = &cpu.arch {
+        return Reading::known(a.clone(), "/proc/cpuinfo format");
+    }
+    notes.unknown(
+        "arch",
+        "no uname, /proc/sys/kernel/arch, kernel release suffix or readable /proc/cpuinfo",
+        "/proc/cpuinfo",
+    )
+}
+
+/// Architecture from a distribution kernel release suffix (`3.10.0-1160.el7.x86_64`).
+pub fn arch_from_release(release: &str) -> Option<&'static str> {
+    const SUFFIXES: &[(&str, &str)] = &[
+        ("x86_64", "x86_64"),
+        ("amd64", "x86_64"),
+        ("aarch64", "aarch64"),
+        ("arm64", "aarch64"),
+        ("ppc64le", "ppc64le"),
+        ("ppc64", "ppc64"),
+        ("s390x", "s390x"),
+        ("i686", "i686"),
+        ("i586", "i686"),
+        ("riscv64", "riscv64"),
+        ("loongarch64", "loongarch64"),
+    ];
+    let last = release.rsplit(['.', '-', '+']).next()?;
+    SUFFIXES.iter().find(|(s, _)| *s == last).map(|(_, a)| *a)
+}
+
+/// The host name: `gethostname(2)` on the running host, the tree's `/etc/hostname` else (and for
+/// `--host-root`, the node's, falling back to this machine's).
+pub fn hostname(fs: &HostFs, live: &dyn Live) -> Reading<String> {
+    if !fs.is_live()
+        && let Ok(h) = fs.read_trimmed("/etc/hostname")
+        && !h.is_empty()
+    {
+        return Reading::known(h, "/etc/hostname");
+    }
+    if live.is_native()
+        && let Ok(h) = sysinfo::System::host_name()
+    {
+        return Reading::known(h, "gethostname");
+    }
+    Reading::unknown("no host name", "/etc/hostname")
+}
+
+/// Which of `paths` exist.
+pub fn existing(fs: &HostFs, paths: &BTreeSet<String>) -> BTreeSet<String> {
+    paths.iter().filter(|p| fs.exists(p)).cloned().collect()
+}
+
+/// How many IOMMU groups the kernel made (0 when the folder is absent: no IOMMU driver).
+pub fn iommu_groups(fs: &HostFs, notes: &mut Notes) -> Reading<i64> {
+    const DIR: &str = "/sys/kernel/iommu_groups";
+    match fs.read_dir(DIR) {
+        Ok(n) => Reading::known(n.len() as i64, DIR),
+        Err(e) if e.is_not_found() => Reading::known(0, "/sys/kernel/iommu_groups absent"),
+        Err(e) => notes.unknown("iommu.groups", e.to_string(), DIR),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_suffixes() {
+        assert_eq!(arch_from_release("3.10.0-1160.el7.x86_64"), Some("x86_64"));
+        assert_eq!(arch_from_release("5.14.0-427.el9.aarch64"), Some("aarch64"));
+        assert_eq!(arch_from_release("6.8.0-48-generic"), None);
+        assert_eq!(arch_from_release(""), None);
+    }
+}

@@ -1,0 +1,103 @@
+//! Installed tools: the names the table asks about, looked for in `PATH` and the usual bin and
+//! sbin folders.
+//!
+//! Lists each folder of `PATH` (live, or as a captured tree recorded it) and of [`BIN_DIRS`],
+//! in that order; a tool's path is the first folder that has it. A name ending in `*` is a prefix.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::host::HostFs;
+
+/// The usual folders for programs, searched on every host (and under `--root`).
+pub const BIN_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+    "/usr/libexec",
+    "/opt/bin",
+];
+
+/// Where the tools are looked for (each one's path is the fact's value).
+pub const SOURCE: &str = "PATH and the usual bin/sbin folders";
+
+/// The tools of `wanted` found: name (or `prefix*`) → the path it was found at.
+pub fn find(
+    fs: &HostFs,
+    path_dirs: &[String],
+    wanted: &BTreeSet<String>,
+) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    if wanted.is_empty() {
+        return found;
+    }
+    let prefixes: Vec<&str> = wanted.iter().filter_map(|w| w.strip_suffix('*')).collect();
+    // PATH usually names the usual folders again, and /bin is often /usr/bin: each folder is
+    // listed once, under the first name that reaches it.
+    let mut seen = Vec::new();
+    for dir in path_dirs
+        .iter()
+        .map(String::as_str)
+        .chain(BIN_DIRS.iter().copied())
+    {
+        let Ok(meta) = fs.metadata(dir) else {
+            continue;
+        };
+        if seen.contains(&meta.id) {
+            continue;
+        }
+        seen.push(meta.id);
+        let Ok(names) = fs.read_dir(dir) else {
+            continue;
+        };
+        for name in names {
+            let key = if wanted.contains(&name) {
+                name.clone()
+            } else if let Some(p) = prefixes.iter().find(|p| name.starts_with(**p)) {
+                format!("{p}*")
+            } else {
+                continue;
+            };
+            found.entry(key).or_insert_with(|| format!("{dir}/{name}"));
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Mode;
+
+    #[test]
+    fn first_folder_wins_and_dangling_links_count() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("usr/bin");
+        let local = root.path().join("usr/local/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&local).unwrap();
+        for n in ["qemu-system-aarch64", "firecracker", "lxc-start"] {
+            std::fs::write(bin.join(n), "").unwrap();
+        }
+        std::fs::write(local.join("firecracker"), "").unwrap();
+        std::os::unix::fs::symlink("/nowhere/podman", bin.join("podman")).unwrap();
+        let fs = HostFs::with_root(root.path(), Mode::Tree).unwrap();
+        let wanted: BTreeSet<String> = [
+            "qemu-system-x86_64",
+            "firecracker",
+            "podman",
+            "lxc-*",
+            "absent",
+        ]
+        .map(String::from)
+        .into();
+        let found = find(&fs, &[], &wanted);
+        let names: Vec<&str> = found.keys().map(String::as_str).collect();
+        assert_eq!(names, ["firecracker", "lxc-*", "podman"]);
+        assert_eq!(found["firecracker"], "/usr/local/bin/firecracker");
+        assert_eq!(found["podman"], "/usr/bin/podman");
+        assert_eq!(found["lxc-*"], "/usr/bin/lxc-start");
+    }
+}

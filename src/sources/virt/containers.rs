@@ -1,0 +1,159 @@
+//! Containers and OS-level virtualization: OpenVZ and Linux-VServer roles, and the container
+//! this Linux runs in.
+//!
+//! Reads `/proc/vz`, `/proc/bc` (OpenVZ), `VxID` in `/proc/self/status` and `/proc/virtual`
+//! (Linux-VServer), then the container markers in systemd's order: `/run/host/container-manager`,
+//! `/run/systemd/container`, `container=` in `/proc/1/environ`, `/run/.containerenv`,
+//! `/.dockerenv`, and the cgroup paths in `/proc/1/cgroup` and `/proc/self/cgroup`.
+
+use super::Found;
+use crate::host::{HostFs, ReadError};
+use crate::sources::Notes;
+
+/// The OpenVZ and Linux-VServer roles (`host`, `container`/`guest`, `none`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    /// OpenVZ: `host`, `container` or `none`.
+    pub openvz: &'static str,
+    /// Linux-VServer: `host`, `guest` or `none`.
+    pub vserver: &'static str,
+    /// The VxID read, if any.
+    pub vxid: Option<String>,
+}
+
+/// Read the OpenVZ and Linux-VServer markers.
+pub fn roles(fs: &HostFs) -> Roles {
+    let openvz = match (fs.exists("/proc/vz"), fs.exists("/proc/bc")) {
+        (true, true) => "host",
+        (true, false) => "container",
+        _ => "none",
+    };
+    let vxid = fs.read_string("/proc/self/status").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("VxID:").map(|v| v.trim().to_string()))
+    });
+    let vserver = match vxid.as_deref() {
+        Some("0") => "host",
+        Some(_) => "guest",
+        None if fs.exists("/proc/virtual") => "host",
+        None => "none",
+    };
+    Roles {
+        openvz,
+        vserver,
+        vxid,
+    }
+}
+
+/// The container this Linux runs in, systemd's order plus the cgroup and VServer markers.
+pub fn detect(
+    fs: &HostFs,
+    release: Option<&str>,
+    roles: &Roles,
+    notes: &mut Notes,
+) -> Option<Found> {
+    openvz(roles)
+        .or_else(|| wsl(release))
+        .or_else(|| manager_files(fs))
+        .or_else(|| pid1_environment(fs, notes))
+        .or_else(|| marker_files(fs))
+        .or_else(|| cgroup_paths(fs))
+        .or_else(|| vserver(roles))
+}
+
+fn openvz(roles: &Roles) -> Option<Found> {
+    (roles.openvz == "container").then(|| Found::new("openvz", "/proc/vz present, /proc/bc absent"))
+}
+
+fn wsl(release: Option<&str>) -> Option<Found> {
+    let r = release.filter(|r| r.contains("Microsoft") || r.contains("WSL"))?;
+    Some(Found::new("wsl", format!("kernel release {r:?}")))
+}
+
+/// What systemd and container managers write for their payload.
+fn manager_files(fs: &HostFs) -> Option<Found> {
+    ["/run/host/container-manager", "/run/systemd/container"]
+        .into_iter()
+        .find_map(|p| {
+            let v = fs
+                .read_trimmed(p)
+                .ok()
+                .filter(|v| !v.is_empty() && v != "oci")?;
+            Some(Found::new(container_word(&v), format!("{p} = {v:?}")))
+        })
+}
+
+/// `container=` in PID 1's environment (readable by root or PID 1's user).
+fn pid1_environment(fs: &HostFs, notes: &mut Notes) -> Option<Found> {
+    let env = match fs.read("/proc/1/environ") {
+        Ok(env) => env,
+        Err(ReadError::PermissionDenied(_)) => {
+            notes.needs_privilege.push("reading container= from /proc/1/environ: needs CAP_SYS_PTRACE or the same user as PID 1 (the other container markers were still read)".into());
+            return None;
+        }
+        Err(_) => return None,
+    };
+    let env = String::from_utf8_lossy(&env);
+    let v = env
+        .split('\0')
+        .find_map(|kv| kv.strip_prefix("container="))
+        .filter(|v| !v.is_empty() && *v != "oci")?;
+    Some(Found::new(
+        container_word(v),
+        format!("/proc/1/environ container={v}"),
+    ))
+}
+
+fn marker_files(fs: &HostFs) -> Option<Found> {
+    if fs.exists("/run/.containerenv") {
+        return Some(Found::new("podman", "/run/.containerenv exists"));
+    }
+    if fs.exists("/.dockerenv") {
+        return Some(Found::new("docker", "/.dockerenv exists"));
+    }
+    None
+}
+
+fn cgroup_paths(fs: &HostFs) -> Option<Found> {
+    ["/proc/1/cgroup", "/proc/self/cgroup"]
+        .into_iter()
+        .find_map(|p| {
+            let t = fs.read_string(p).ok()?;
+            if t.contains("/libpod-") {
+                Some(Found::new("podman", format!("{p} names a libpod cgroup")))
+            } else if t.contains("/docker/") || t.contains("/docker-") {
+                Some(Found::new("docker", format!("{p} names a docker cgroup")))
+            } else if t.contains("/lxc/") || t.contains("lxc.payload") {
+                Some(Found::new("lxc", format!("{p} names an lxc cgroup")))
+            } else {
+                None
+            }
+        })
+}
+
+fn vserver(roles: &Roles) -> Option<Found> {
+    (roles.vserver == "guest").then(|| {
+        Found::new(
+            "linux-vserver",
+            format!(
+                "/proc/self/status VxID: {}",
+                roles.vxid.clone().unwrap_or_default()
+            ),
+        )
+    })
+}
+
+fn container_word(v: &str) -> &'static str {
+    match v.trim() {
+        "lxc-libvirt" => "lxc-libvirt",
+        v if v.starts_with("lxc") => "lxc",
+        "systemd-nspawn" => "systemd-nspawn",
+        "docker" => "docker",
+        "podman" => "podman",
+        "rkt" => "rkt",
+        "wsl" => "wsl",
+        "proot" => "proot",
+        "pouch" => "pouch",
+        _ => "container-other",
+    }
+}

@@ -1,0 +1,98 @@
+//! DMI (SMBIOS) strings: who made the (virtual) machine.
+//!
+//! Reads `/sys/class/dmi/id/{product_name,sys_vendor,board_vendor,bios_vendor,product_version}`
+//! and matches systemd's vendor table, virt-what's Hyper-V rule and the AWS bare-metal exception.
+
+use super::Found;
+use crate::host::HostFs;
+
+const DMI_FIELDS: &[&str] = &[
+    "product_name",
+    "sys_vendor",
+    "board_vendor",
+    "bios_vendor",
+    "product_version",
+];
+
+/// systemd's DMI vendor table (prefix match), in its order.
+const DMI_VENDORS: &[(&str, &str)] = &[
+    ("KVM", "kvm"),
+    ("OpenStack", "kvm"),
+    ("KubeVirt", "kvm"),
+    ("Amazon EC2", "amazon"),
+    ("QEMU", "qemu"),
+    ("VMware", "vmware"),
+    ("VMW", "vmware"),
+    ("innotek GmbH", "oracle"),
+    ("VirtualBox", "oracle"),
+    ("Oracle Corporation", "oracle"),
+    ("Xen", "xen"),
+    ("Bochs", "bochs"),
+    ("Parallels", "parallels"),
+    ("BHYVE", "bhyve"),
+    ("Hyper-V", "microsoft"),
+    ("Apple Virtualization", "apple"),
+    ("Google Compute Engine", "google"),
+];
+
+/// What DMI says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dmi {
+    /// The fields read, `(field, value)`.
+    pub values: Vec<(&'static str, String)>,
+    /// The hypervisor they name, if any (`none` for an AWS bare-metal instance).
+    pub hit: Option<Found>,
+}
+
+impl Dmi {
+    /// A field's value, when read.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(k, _)| *k == field)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Read the DMI fields (none when the folder is absent).
+pub fn read(fs: &HostFs) -> Dmi {
+    let mut dmi = Dmi::default();
+    if !fs.exists("/sys/class/dmi/id") {
+        return dmi;
+    }
+    for field in DMI_FIELDS {
+        let path = format!("/sys/class/dmi/id/{field}");
+        let Ok(v) = fs.read_trimmed(&path) else {
+            continue;
+        };
+        if dmi.hit.is_none()
+            && let Some((_, word)) = DMI_VENDORS.iter().find(|(p, _)| v.starts_with(p))
+        {
+            dmi.hit = Some(Found::new(word, format!("{path} = {v:?}")));
+        }
+        dmi.values.push((field, v));
+    }
+    // virt-what's Hyper-V rule: Microsoft's DMI names the machine "Virtual Machine" (systemd
+    // matches "Hyper-V" in product_version, which older Hyper-V generations lack).
+    if dmi.hit.is_none()
+        && dmi.get("sys_vendor") == Some("Microsoft Corporation")
+        && dmi.get("product_name") == Some("Virtual Machine")
+    {
+        dmi.hit = Some(Found::new(
+            "microsoft",
+            "/sys/class/dmi/id: Microsoft Corporation \"Virtual Machine\"",
+        ));
+    }
+    let metal = dmi
+        .get("product_name")
+        .is_some_and(|p| p.contains(".metal"));
+    if let Some(h) = &mut dmi.hit
+        && h.word == "amazon"
+        && metal
+    {
+        h.word = "none".into();
+        h.evidence
+            .push("product_name names an AWS .metal instance: bare metal".into());
+    }
+    dmi
+}

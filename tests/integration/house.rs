@@ -1,0 +1,128 @@
+//! The shape of the code: no global mutable state or custom runtime, few and documented `unsafe`,
+//! small files, and modules that use only the layers before them (docs/architecture.md).
+
+use std::path::{Path, PathBuf};
+
+/// The layers, in order: a module may use itself and the ones before it.
+const LAYERS: &[&str] = &[
+    "version", "host", "sources", "facts", "rules", "report", "render", "advise", "capture",
+    "service", "cli",
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn src() -> (PathBuf, Vec<(String, String)>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    files.sort();
+    let texts = files
+        .iter()
+        .map(|p| {
+            let rel = p.strip_prefix(&root).unwrap().display().to_string();
+            (rel, std::fs::read_to_string(p).unwrap())
+        })
+        .collect();
+    (root, texts)
+}
+
+#[test]
+fn no_global_state_custom_runtime_or_speed_tricks() {
+    let (_, files) = src();
+    for (name, text) in &files {
+        for bad in [
+            "static mut",
+            "no_main",
+            "global_allocator",
+            "relocation-model",
+            "OnceLock",
+            "lazy_static",
+        ] {
+            assert!(!text.contains(bad), "{name} contains {bad:?}");
+        }
+    }
+    assert!(!Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/build.rs")).exists());
+}
+
+#[test]
+fn unsafe_is_rare_and_explained() {
+    let (_, files) = src();
+    let mut count = 0;
+    for (name, text) in &files {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let code = l.split("//").next().unwrap_or("");
+            if code
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|w| w == "unsafe")
+            {
+                count += 1;
+                let before = &lines[i.saturating_sub(3)..i];
+                assert!(
+                    before.iter().any(|b| b.contains("SAFETY:")),
+                    "{name}:{}: unsafe without a SAFETY comment",
+                    i + 1
+                );
+            }
+        }
+    }
+    assert!(count <= 12, "{count} unsafe in src/");
+}
+
+#[test]
+fn files_are_small_and_the_whole_is_bounded() {
+    let (_, files) = src();
+    let mut total = 0;
+    for (name, text) in &files {
+        let n = text.lines().count();
+        assert!(n <= 500, "{name} has {n} lines");
+        total += n;
+    }
+    assert!(total <= 8500, "src/ has {total} lines");
+}
+
+/// The module a file belongs to (`sources/virt/dmi.rs` → `sources`, `main.rs` → `cli`).
+fn layer_of(file: &str) -> &str {
+    match file.split('/').next().unwrap() {
+        "main.rs" => "cli",
+        "lib.rs" => "lib",
+        f => f.trim_end_matches(".rs"),
+    }
+}
+
+#[test]
+fn modules_use_only_the_layers_before_them() {
+    let (_, files) = src();
+    let rank = |m: &str| LAYERS.iter().position(|l| *l == m);
+    for (name, text) in &files {
+        let me = layer_of(name);
+        if me == "lib" {
+            continue;
+        }
+        let mine = rank(me).unwrap_or_else(|| panic!("{name}: module {me} is not in LAYERS"));
+        for prefix in ["crate::", "virtprobe::"] {
+            for (i, _) in text.match_indices(prefix) {
+                let rest = &text[i + prefix.len()..];
+                let used: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let Some(theirs) = rank(&used) else { continue };
+                assert!(
+                    theirs <= mine,
+                    "{name} ({me}) uses {used}, a later layer: {}",
+                    rest.lines().next().unwrap_or("")
+                );
+            }
+        }
+    }
+}
