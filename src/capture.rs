@@ -162,6 +162,7 @@ fn write_capture(table: &Table, dir: &Path) -> Result<usize, CaptureError> {
         uname: native.uname(),
         kvm: probed.kvm.outcome.clone(),
         user: native.user(),
+        tun: native.tun(),
         path: path_dirs,
         ..Default::default()
     };

@@ -66,6 +66,9 @@ pub struct Fact {
     pub value: Result<Value, String>,
     /// Where it came from: a host path, `cpuid`, `ioctl /dev/kvm`, `uname`…
     pub source: String,
+    /// Unknown because it could not be tried here (a captured tree, another user), not because
+    /// something failed: the rules that need it are "not tried", and do not lower a verdict.
+    pub not_tried: bool,
 }
 
 /// All facts of one probe, by name.
@@ -82,6 +85,7 @@ impl Facts {
             Fact {
                 value: Ok(value),
                 source: source.into(),
+                not_tried: false,
             },
         );
     }
@@ -98,14 +102,29 @@ impl Facts {
             Fact {
                 value: Err(why.into()),
                 source: source.into(),
+                not_tried: false,
             },
         );
+    }
+
+    /// Record that a fact could not be tried here, and why.
+    pub fn not_tried(
+        &mut self,
+        name: &'static str,
+        why: impl Into<String>,
+        source: impl Into<String>,
+    ) {
+        self.unknown(name, why, source);
+        if let Some(f) = self.map.get_mut(name) {
+            f.not_tried = true;
+        }
     }
 
     /// Record a source's reading, its value made a [`Value`].
     fn reading<T>(&mut self, name: &'static str, r: &Reading<T>, value: impl Fn(&T) -> Value) {
         match &r.value {
             Ok(v) => self.set(name, value(v), r.source.clone()),
+            Err(why) if r.not_tried => self.not_tried(name, why.clone(), r.source.clone()),
             Err(why) => self.unknown(name, why.clone(), r.source.clone()),
         }
     }
@@ -142,6 +161,7 @@ pub fn collect(p: &Probed) -> Facts {
     f.reading("host.name", &s.hostname, |s| text(s));
     f.set("path", Value::Set(s.paths.clone()), "stat");
     f.reading("iommu.groups", &s.iommu, |n| Value::Int(*n));
+    f.reading("tun.open", &s.tun, |b| Value::Bool(*b));
     match &s.user {
         Some(u) => {
             f.set("user.root", Value::Bool(u.uid == 0), "geteuid");
@@ -150,8 +170,8 @@ pub fn collect(p: &Probed) -> Facts {
         }
         None => {
             let why = "captured tree: invoking user not recorded";
-            f.unknown("user.root", why, "geteuid");
-            f.unknown("user.groups", why, "getgroups");
+            f.not_tried("user.root", why, "geteuid");
+            f.not_tried("user.groups", why, "getgroups");
         }
     }
     kernel(&mut f, p);

@@ -145,6 +145,11 @@ pub const FACTS: &[FactDef] = &[
         "the KVM check's first error with its errno name, or empty",
     ),
     def(
+        "tun.open",
+        Bool,
+        "the invoking user opened /dev/net/tun read-write",
+    ),
+    def(
         "iommu.groups",
         Int,
         "IOMMU groups in /sys/kernel/iommu_groups",

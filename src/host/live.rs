@@ -1,5 +1,6 @@
-//! The answers no file holds: CPUID, `uname(2)`, the invoking user, `PATH`, and the KVM check
-//! (open `/dev/kvm`, `KVM_GET_API_VERSION`, `KVM_CREATE_VM`, `KVM_CREATE_VCPU`).
+//! The answers no file holds: CPUID, `uname(2)`, the invoking user, `PATH`, whether the user may
+//! open `/dev/net/tun`, and the KVM check (open `/dev/kvm`, `KVM_GET_API_VERSION`,
+//! `KVM_CREATE_VM`, `KVM_CREATE_VCPU`).
 //!
 //! On the running host (and with `--host-root`) the CPU and the kernel answer ([`Native`]). A
 //! captured tree cannot hold them as files, so `virtprobe capture` writes them to
@@ -69,6 +70,9 @@ pub struct LiveData {
     /// The PATH folders searched for tools.
     #[serde(default)]
     pub path: Vec<String>,
+    /// The user could open `/dev/net/tun` read-write.
+    #[serde(default)]
+    pub tun: Option<bool>,
 }
 
 /// Key of a CPUID leaf in [`LiveData::cpuid`].
@@ -86,6 +90,8 @@ pub trait Live {
     fn kvm(&self) -> Option<KvmOutcome>;
     /// The invoking user, when known.
     fn user(&self) -> Option<UserInfo>;
+    /// Whether the invoking user could open `/dev/net/tun` read-write (`None`: not tried).
+    fn tun(&self) -> Option<bool>;
     /// Folders of PATH to search for tools, besides the usual bin and sbin folders.
     fn path_dirs(&self) -> Vec<String>;
     /// True for the running host's own answers.
@@ -120,6 +126,9 @@ impl Live for LiveData {
     fn user(&self) -> Option<UserInfo> {
         self.user.clone()
     }
+    fn tun(&self) -> Option<bool> {
+        self.tun
+    }
     fn path_dirs(&self) -> Vec<String> {
         self.path.clone()
     }
@@ -141,6 +150,9 @@ impl Live for NoLive {
         None
     }
     fn user(&self) -> Option<UserInfo> {
+        None
+    }
+    fn tun(&self) -> Option<bool> {
         None
     }
     fn path_dirs(&self) -> Vec<String> {
@@ -192,6 +204,17 @@ impl Live for Native {
             uid: geteuid().as_raw(),
             gids,
         })
+    }
+
+    fn tun(&self) -> Option<bool> {
+        // Opening the clone device creates nothing until TUNSETIFF; the descriptor is closed at once.
+        Some(
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/net/tun")
+                .is_ok(),
+        )
     }
 
     fn path_dirs(&self) -> Vec<String> {

@@ -67,9 +67,16 @@ impl Render for Explain<'_> {
                 Outcome::Pass => "pass",
                 Outcome::Fail => "FAIL",
                 Outcome::Unknown => "????",
+                Outcome::NotTried => "----",
             };
             let class = word(&x.class);
-            if x.result == Outcome::Pass {
+            if x.result == Outcome::NotTried {
+                writeln!(
+                    out,
+                    "  [{mark}] {} ({class}): not tried here",
+                    x.requirement
+                )?;
+            } else if x.result == Outcome::Pass {
                 writeln!(out, "  [{mark}] {} ({class})", x.requirement)?;
             } else {
                 writeln!(

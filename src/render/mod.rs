@@ -51,10 +51,37 @@ pub fn to_bytes(r: &dyn Render, report: &Report, ctx: &Context) -> io::Result<Ve
     Ok(out)
 }
 
-/// Text that came from the host, made safe to print: control characters cannot drive the
-/// terminal.
+/// Text that came from the host, made safe to print: control characters and the bidirectional
+/// overrides are shown escaped (`\n`, `\u{202e}`), so a captured file can neither forge a line nor
+/// reorder what the terminal shows. JSON output is not touched: it escapes what it must.
 pub fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_bidi(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Unicode's bidirectional formatting characters (embeddings, overrides, isolates, marks).
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn host_text_cannot_drive_the_terminal() {
+        assert_eq!(clean("6.8.0\nforged line"), "6.8.0\\nforged line");
+        assert_eq!(clean("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(clean("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(clean("plain ümlaut › text"), "plain ümlaut › text");
+    }
 }

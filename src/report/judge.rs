@@ -26,7 +26,7 @@ fn dependency(d: &TechReport) -> Reason {
         .chain(
             d.reasons
                 .iter()
-                .filter(|x| x.result != Outcome::Pass)
+                .filter(|x| matches!(x.result, Outcome::Fail | Outcome::Unknown))
                 .flat_map(|x| x.evidence.iter().cloned()),
         )
         .collect();
@@ -79,17 +79,27 @@ pub fn judge(t: &Technology, facts: &Facts, earlier: &[TechReport]) -> TechRepor
     // Failures and unknowns first, most blocking first; passes after.
     reasons.sort_by_key(|(x, _)| {
         (
+            matches!(x.result, Outcome::Pass | Outcome::NotTried),
             x.result == Outcome::Pass,
             std::cmp::Reverse(x.class),
             x.result == Outcome::Unknown,
         )
     });
-    let summary = match verdict {
-        Verdict::Ready => t.ready.clone(),
+    let untried = reasons
+        .iter()
+        .filter(|(x, _)| x.result == Outcome::NotTried)
+        .flat_map(|(x, _)| x.evidence.iter())
+        .find_map(|e| e.split_once(": not tried here "))
+        .map(|(fact, why)| format!("{fact} {why}"));
+    let summary = match (verdict, untried) {
+        (Verdict::Ready, None) => t.ready.clone(),
+        (Verdict::Ready, Some(what)) => {
+            format!("nothing observed stands in the way; not tried here: {what}")
+        }
         _ => reasons
             .iter()
             .map(|(x, _)| x)
-            .find(|x| x.result != Outcome::Pass)
+            .find(|x| matches!(x.result, Outcome::Fail | Outcome::Unknown))
             .map(|x| match x.result {
                 Outcome::Unknown => format!("cannot tell: {}", x.message),
                 _ => x.message.clone(),
@@ -99,7 +109,7 @@ pub fn judge(t: &Technology, facts: &Facts, earlier: &[TechReport]) -> TechRepor
     let mut remediation: Vec<String> = Vec::new();
     for fix in reasons
         .iter()
-        .filter(|(x, _)| x.result != Outcome::Pass)
+        .filter(|(x, _)| matches!(x.result, Outcome::Fail | Outcome::Unknown))
         .flat_map(|(_, fixes)| fixes)
     {
         if !remediation.contains(fix) {

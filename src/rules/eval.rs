@@ -8,7 +8,7 @@ use crate::facts::{Facts, Value};
 
 /// The outcome of a condition or requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Holds.
     Pass,
@@ -16,6 +16,9 @@ pub enum Outcome {
     Fail,
     /// Could not be decided: a fact it needs is unknown.
     Unknown,
+    /// Could not be tried here (a captured tree, a check that needs another user); nothing
+    /// observed fails it.
+    NotTried,
 }
 
 fn pass(b: bool) -> Outcome {
@@ -39,6 +42,8 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
                 decides
             } else if outcomes.contains(&Outcome::Unknown) {
                 Outcome::Unknown
+            } else if outcomes.contains(&Outcome::NotTried) {
+                Outcome::NotTried
             } else if decides == Outcome::Fail {
                 Outcome::Pass
             } else {
@@ -59,7 +64,7 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
         Cond::Not(inner) => match eval(inner, facts, evidence) {
             Outcome::Pass => Outcome::Fail,
             Outcome::Fail => Outcome::Pass,
-            Outcome::Unknown => Outcome::Unknown,
+            other => other,
         },
         Cond::Leaf { fact, key, op } => {
             let label = match key {
@@ -72,6 +77,10 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
             };
             let value = match &f.value {
                 Ok(v) => v,
+                Err(why) if f.not_tried => {
+                    evidence.push(format!("{label}: not tried here ({why})"));
+                    return Outcome::NotTried;
+                }
                 Err(why) => {
                     evidence.push(format!("{label}: unknown ({why})"));
                     return Outcome::Unknown;
@@ -81,7 +90,7 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
             let word = match outcome {
                 Outcome::Pass => "yes",
                 Outcome::Fail => "no",
-                Outcome::Unknown => "unknown",
+                Outcome::Unknown | Outcome::NotTried => "unknown",
             };
             let mut line = format!("{label} {}: {word} (observed {seen})", describe(op));
             if !f.source.is_empty() {

@@ -13,7 +13,7 @@ use super::Notes;
 use super::cpu::CpuInfo;
 use super::cpuid::CpuidFacts;
 use super::kvm::Kvm;
-use crate::host::HostFs;
+use crate::host::{HostFs, ReadError};
 
 /// What the evidence says of the extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +205,11 @@ fn confirm_firmware_disabled(fs: &HostFs, cpuid: Option<&CpuidFacts>, notes: &mu
                 out.push_str(&format!("; MSR {what} = {v:#x}: {verdict}"));
             }
         }
-        Err(_) => notes.needs_privilege.push(format!("reading MSR {what} ({msr:#x}) to confirm VT is disabled in firmware: needs root and the msr module (/dev/cpu/0/msr)")),
+        Err(ReadError::PermissionDenied(_)) => notes.needs_privilege.push(format!(
+            "reading MSR {what} ({msr:#x}) to confirm VT is disabled in firmware: needs root (/dev/cpu/0/msr)"
+        )),
+        // No msr module: nothing a privilege would change.
+        Err(_) => {}
     }
     match fs.open_char_device("/dev/kmsg") {
         Ok(mut f) => {
@@ -228,7 +232,10 @@ fn confirm_firmware_disabled(fs: &HostFs, cpuid: Option<&CpuidFacts>, notes: &mu
                 }
             }
         }
-        Err(_) => notes.needs_privilege.push("reading the kernel log (/dev/kmsg) for \"disabled by BIOS\": needs root or kernel.dmesg_restrict=0".into()),
+        Err(ReadError::PermissionDenied(_)) => notes.needs_privilege.push(
+            "reading the kernel log (/dev/kmsg) for \"disabled by BIOS\": needs root or kernel.dmesg_restrict=0".into(),
+        ),
+        Err(_) => {}
     }
     out
 }

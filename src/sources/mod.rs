@@ -13,6 +13,7 @@ pub mod cpuid;
 pub mod firmware;
 pub mod kernel;
 pub mod kvm;
+pub mod privilege;
 pub mod system;
 pub mod tools;
 pub mod virt;
@@ -42,6 +43,9 @@ pub struct Reading<T> {
     pub value: Result<T, String>,
     /// A host path, `uname`, `cpuid`, an ioctl…
     pub source: String,
+    /// Unknown because it could not be tried here (a captured tree cannot run the KVM check),
+    /// not because something failed.
+    pub not_tried: bool,
 }
 
 impl<T> Reading<T> {
@@ -50,6 +54,7 @@ impl<T> Reading<T> {
         Reading {
             value: Ok(value),
             source: source.into(),
+            not_tried: false,
         }
     }
 
@@ -58,6 +63,15 @@ impl<T> Reading<T> {
         Reading {
             value: Err(why.into()),
             source: source.into(),
+            not_tried: false,
+        }
+    }
+
+    /// Not known because it cannot be tried here, and why.
+    pub fn not_tried(why: impl Into<String>, source: impl Into<String>) -> Self {
+        Reading {
+            not_tried: true,
+            ..Reading::unknown(why, source)
         }
     }
 
@@ -188,6 +202,7 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             paths,
             user,
             iommu,
+            tun: system::tun(live),
         },
         kernel,
         cpuid,

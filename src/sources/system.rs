@@ -25,6 +25,20 @@ pub struct System {
     pub user: Option<UserInfo>,
     /// Number of IOMMU groups.
     pub iommu: Reading<i64>,
+    /// The invoking user could open `/dev/net/tun` read-write.
+    pub tun: Reading<bool>,
+}
+
+/// Whether the invoking user may open `/dev/net/tun` (live, or as a capture recorded it).
+pub fn tun(live: &dyn Live) -> Reading<bool> {
+    match (live.tun(), live.is_native()) {
+        (Some(ok), true) => Reading::known(ok, "open /dev/net/tun"),
+        (Some(ok), false) => Reading::known(ok, "virtprobe-live.json tun"),
+        (None, _) => Reading::not_tried(
+            "captured tree: virtprobe-live.json has no answer for it",
+            "open /dev/net/tun",
+        ),
+    }
 }
 
 /// The architecture: `uname`, else the tree's `/proc/sys/kernel/arch`, else a distribution

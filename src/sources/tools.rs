@@ -23,6 +23,11 @@ pub const BIN_DIRS: &[&str] = &[
 /// Where the tools are looked for (each one's path is the fact's value).
 pub const SOURCE: &str = "PATH and the usual bin/sbin folders";
 
+/// `PATH` folders looked at, at most, and how deep one may be: a captured tree's
+/// `virtprobe-live.json` names them, and must not make a run list thousands of folders.
+const MAX_PATH_DIRS: usize = 64;
+const MAX_PATH_DEPTH: usize = 32;
+
 /// The tools of `wanted` found: name (or `prefix*`) → the path it was found at.
 pub fn find(
     fs: &HostFs,
@@ -37,11 +42,14 @@ pub fn find(
     // PATH usually names the usual folders again, and /bin is often /usr/bin: each folder is
     // listed once, under the first name that reaches it.
     let mut seen = Vec::new();
-    for dir in path_dirs
+    let path_dirs = path_dirs
         .iter()
         .map(String::as_str)
-        .chain(BIN_DIRS.iter().copied())
-    {
+        .filter(|d| {
+            d.len() <= 4096 && d.split('/').filter(|c| !c.is_empty()).count() <= MAX_PATH_DEPTH
+        })
+        .take(MAX_PATH_DIRS);
+    for dir in path_dirs.chain(BIN_DIRS.iter().copied()) {
         let Ok(meta) = fs.metadata(dir) else {
             continue;
         };

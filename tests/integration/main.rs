@@ -7,6 +7,7 @@ mod corpus;
 mod data;
 mod facts;
 mod fixtures;
+mod hardening;
 mod hostile;
 mod house;
 mod live;

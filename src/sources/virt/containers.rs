@@ -88,7 +88,10 @@ fn pid1_environment(fs: &HostFs, notes: &mut Notes) -> Option<Found> {
     let env = match fs.read("/proc/1/environ") {
         Ok(env) => env,
         Err(ReadError::PermissionDenied(_)) => {
-            notes.needs_privilege.push("reading container= from /proc/1/environ: needs CAP_SYS_PTRACE or the same user as PID 1 (the other container markers were still read)".into());
+            let missing = super::super::privilege::environ_refused(fs);
+            notes.needs_privilege.push(format!(
+                "reading container= from /proc/1/environ: {missing} (the other container markers were still read)"
+            ));
             return None;
         }
         Err(_) => return None,
