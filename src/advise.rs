@@ -23,7 +23,7 @@ use crate::report::{Report, TechReport, Verdict};
 use crate::rules::{Category, Status, Table, Technology};
 
 /// What the workload needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Request {
     /// `linux`, `windows` or `other`.
     pub guest_os: String,
@@ -38,7 +38,7 @@ pub struct Request {
 }
 
 /// One recommended option.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Recommendation {
     /// Technology id.
     pub id: String,
@@ -51,7 +51,7 @@ pub struct Recommendation {
 }
 
 /// One option left out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Excluded {
     /// Technology id.
     pub id: String,
@@ -60,8 +60,10 @@ pub struct Excluded {
 }
 
 /// The advice.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Advice {
+    /// Contract version (1).
+    pub schema_version: u32,
     /// The request, as understood.
     pub request: Request,
     /// The best fitting option when it is not ready here, with what unblocks it.
@@ -261,6 +263,7 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Advice {
         })
         .collect();
     Advice {
+        schema_version: crate::report::SCHEMA_VERSION,
         request: req.clone(),
         blocked_best,
         recommendations,
@@ -268,36 +271,42 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Advice {
     }
 }
 
-/// The advice for a person.
-pub fn render_text(a: &Advice, out: &mut dyn Write) -> io::Result<()> {
+/// The advice for a person, fitted to `width` columns.
+pub fn render_text(a: &Advice, width: usize, out: &mut dyn Write) -> io::Result<()> {
+    use crate::render::clean;
+    use crate::render::layout::hanging;
+    let line = |out: &mut dyn Write, first: &str, text: &str| -> io::Result<()> {
+        writeln!(out, "{}", hanging(first, text, width))
+    };
     if let Some(b) = &a.blocked_best {
-        writeln!(out, "First: {}", crate::render::clean(&b.why.join("; ")))?;
+        line(out, "First: ", &clean(&b.why.join("; ")))?;
         for (i, s) in b.steps.iter().enumerate() {
-            writeln!(out, "  {}. {}", i + 1, crate::render::clean(s))?;
+            line(out, &format!("  {}. ", i + 1), &clean(s))?;
         }
         writeln!(out)?;
     }
     if a.recommendations.is_empty() {
-        writeln!(
+        line(
             out,
-            "Nothing that fits this workload is ready or available on this host."
+            "",
+            "Nothing that fits this workload is ready or available on this host.",
         )?;
     } else {
         writeln!(out, "Recommended on this host, best first:")?;
         for (i, r) in a.recommendations.iter().enumerate() {
             writeln!(out, "  {}. {} ({})", i + 1, r.id, r.verdict.as_str())?;
             for w in &r.why {
-                writeln!(out, "       {}", crate::render::clean(w))?;
+                line(out, "       ", &clean(w))?;
             }
             for s in &r.steps {
-                writeln!(out, "       to do: {}", crate::render::clean(s))?;
+                line(out, "       to do: ", &clean(s))?;
             }
         }
     }
     if !a.excluded.is_empty() {
         writeln!(out, "\nLeft out:")?;
         for e in &a.excluded {
-            writeln!(out, "  {}: {}", e.id, crate::render::clean(&e.why))?;
+            line(out, &format!("  {}: ", e.id), &clean(&e.why))?;
         }
     }
     Ok(())

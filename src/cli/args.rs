@@ -25,15 +25,62 @@ pub struct Cli {
     /// Use this technology table instead of the embedded one.
     #[arg(long, global = true, value_name = "FILE", env = "VIRTPROBE_DATA")]
     pub data: Option<PathBuf>,
-    /// Print JSON (report, explain, advise).
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// Colours in the report for a person.
+    /// Colours in text for a person (auto: on a terminal, unless NO_COLOR is set or TERM=dumb).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Print JSON (the report; also before explain, advise, list).
+    #[arg(long)]
+    pub json: bool,
+    /// Output format of the report.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Which technologies the report shows.
+    #[command(flatten)]
+    pub view: View,
     /// What to do (default: report).
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Which technologies the text report shows.
+#[derive(Debug, Clone, Default, Args)]
+pub struct View {
+    /// Show only technologies with these verdicts.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "VERDICT,…")]
+    pub only: Vec<VerdictArg>,
+    /// List the unsupported technologies one by one, with why (they are folded into one line).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// A verdict, as `--only` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerdictArg {
+    /// Usable now.
+    Ready,
+    /// Only installs, module loads or permissions remain.
+    Available,
+    /// Needs a reboot-level change.
+    NeedsHostChange,
+    /// Impossible here.
+    Unsupported,
+    /// Could not be decided.
+    Unknown,
+}
+
+/// The JSON documents `schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Document {
+    /// `virtprobe --json`.
+    Report,
+    /// The status file of `virtprobe serve`.
+    Status,
+    /// `virtprobe explain ID --json`.
+    Explain,
+    /// `virtprobe advise --json`.
+    Advise,
+    /// `virtprobe list --json`.
+    List,
 }
 
 /// When to colour output.
@@ -66,13 +113,22 @@ pub enum Command {
     /// Probe the host and judge every technology (the default).
     Report {
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Print JSON (the same as --format json).
+        #[arg(long)]
+        json: bool,
+        /// Which technologies to show.
+        #[command(flatten)]
+        view: View,
     },
     /// Every rule of one technology with the evidence read.
     Explain {
-        /// Technology id (kvm, xen, lxc…).
+        /// Technology id (kvm, xen, lxc…; `virtprobe list` shows them all).
         id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Exit 0 when every named technology is ready, 1 when one is not, 2 on error.
     Check {
@@ -85,6 +141,12 @@ pub enum Command {
     },
     /// Rank the technologies that fit a workload on this host.
     Advise(AdviseArgs),
+    /// The technologies the table knows: id, name, category.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy every file the probe reads, plus the live-only answers, into DIR.
     Capture {
         /// Destination folder (created; must be empty if it exists).
@@ -92,8 +154,12 @@ pub enum Command {
     },
     /// Keep a JSON status, Prometheus metrics and NFD features current.
     Serve(ServeArgs),
-    /// Print the JSON Schema of the report.
-    Schema,
+    /// Print the JSON Schema of a JSON document virtprobe writes.
+    Schema {
+        /// Which document.
+        #[arg(value_enum, default_value_t = Document::Report)]
+        document: Document,
+    },
 }
 
 /// Options of `advise`.
@@ -114,6 +180,9 @@ pub struct AdviseArgs {
     /// Only open-source technologies.
     #[arg(long, value_enum)]
     pub license: Option<License>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Guest OS for `advise`.

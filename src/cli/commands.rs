@@ -1,15 +1,18 @@
-//! Each command: report, explain, check, advise, capture, serve, schema.
+//! Each command: report, explain, check, advise, list, capture, serve, schema.
 
 use std::io::Write;
 
 use anyhow::{Context as _, Result, bail};
 use virtprobe::host::{HostFs, live};
-use virtprobe::render::{self, Render};
-use virtprobe::report::{Report, Verdict};
+use virtprobe::render::{self, Render, layout::hanging};
+use virtprobe::report::documents::{Explanation, Listing};
+use virtprobe::report::status::Status;
+use virtprobe::report::{Report, TechReport, Verdict};
+use virtprobe::rules::Table;
 use virtprobe::service::{self, Service};
 use virtprobe::{advise, capture};
 
-use super::args::{Command, Format};
+use super::args::{Command, Document, Format, Need};
 use super::{Config, Exit};
 
 /// Write to standard output; a reader that went away is not an error worth a message.
@@ -31,24 +34,51 @@ fn json<T: serde::Serialize>(v: &T, pretty: bool) -> Result<Vec<u8>> {
     Ok(text)
 }
 
-fn open_host(c: &Config) -> Result<HostFs> {
-    Ok(match &c.root {
+fn probe(c: &Config, table: &Table) -> Result<Report> {
+    let fs = match &c.root {
         None => HostFs::live()?,
         Some((dir, mode)) => HostFs::with_root(dir, *mode)?,
-    })
-}
-
-fn probe(c: &Config, table: &virtprobe::rules::Table) -> Result<Report> {
-    let fs = open_host(c)?;
+    };
     let live = live::sources_for(&fs);
     Ok(virtprobe::report::run(&fs, live.as_ref(), table))
 }
 
-fn find<'a>(report: &'a Report, id: &str) -> Result<&'a virtprobe::report::TechReport> {
-    match report.get(id) {
-        Some(t) => Ok(t),
-        None => bail!("unknown technology {id:?} (see `virtprobe --json` for the ids)"),
+/// How many single-character edits make `a` into `b`.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
     }
+    row[b.len()]
+}
+
+/// A technology by id, whatever its case; an unknown id gets the nearest ones suggested.
+fn find<'a>(report: &'a Report, id: &str) -> Result<&'a TechReport> {
+    let wanted = id.to_lowercase();
+    if let Some(t) = report.get(&wanted) {
+        return Ok(t);
+    }
+    let mut near: Vec<(usize, &str)> = report
+        .technologies
+        .iter()
+        .map(|t| (distance(&wanted, &t.id), t.id.as_str()))
+        .filter(|(d, t)| *d <= 2 || t.starts_with(&wanted) || wanted.starts_with(t))
+        .collect();
+    near.sort();
+    let hint = match near.first() {
+        Some((_, t)) => format!("; did you mean {t}?"),
+        None => String::new(),
+    };
+    bail!("unknown technology {id:?}{hint} (`virtprobe list` shows every id)")
 }
 
 /// Run one command.
@@ -57,12 +87,43 @@ pub fn run(c: Config) -> Result<Exit> {
     let ctx = render::Context {
         color: c.color,
         pretty: c.pretty,
+        columns: c.columns,
+        only: c.only.clone(),
+        all: c.all,
         ..Default::default()
     };
     match &c.command {
-        Command::Schema => {
-            let schema = schemars::schema_for!(Report);
+        Command::Schema { document } => {
+            let schema = match document {
+                Document::Report => schemars::schema_for!(Report),
+                Document::Status => schemars::schema_for!(Status),
+                Document::Explain => schemars::schema_for!(Explanation),
+                Document::Advise => schemars::schema_for!(advise::Advice),
+                Document::List => schemars::schema_for!(Listing),
+            };
             print(&json(&schema, true)?)?;
+        }
+        Command::List { .. } => {
+            let listing = Listing::new(&table);
+            let out = if c.json {
+                json(&listing, c.pretty)?
+            } else {
+                let idw = listing
+                    .technologies
+                    .iter()
+                    .map(|t| t.id.len())
+                    .max()
+                    .unwrap_or(10);
+                let mut out = String::new();
+                for t in &listing.technologies {
+                    let category = render::explain::word(&t.category);
+                    let first = format!("{:idw$}  {category:<23} ", t.id);
+                    out.push_str(&hanging(&first, &t.name, ctx.width()));
+                    out.push('\n');
+                }
+                out.into_bytes()
+            };
+            print(&out)?;
         }
         Command::Serve(a) => {
             let opts = service::Options {
@@ -84,10 +145,9 @@ pub fn run(c: Config) -> Result<Exit> {
                 dir.display()
             );
         }
-        Command::Report { format } => {
+        Command::Report { .. } => {
             let report = probe(&c, &table)?;
-            let format = if c.json { Format::Json } else { *format };
-            let r: &dyn Render = match format {
+            let r: &dyn Render = match c.format {
                 Format::Text => &render::Text,
                 Format::Json => &render::Json,
                 Format::Prometheus => &render::Prometheus,
@@ -95,11 +155,11 @@ pub fn run(c: Config) -> Result<Exit> {
             };
             print(&render::to_bytes(r, &report, &ctx)?)?;
         }
-        Command::Explain { id } => {
+        Command::Explain { id, .. } => {
             let report = probe(&c, &table)?;
             let t = find(&report, id)?;
             let out = if c.json {
-                json(t, c.pretty)?
+                json(&Explanation::new(t.clone()), c.pretty)?
             } else {
                 render::to_bytes(&render::Explain(t), &report, &ctx)?
             };
@@ -112,12 +172,9 @@ pub fn run(c: Config) -> Result<Exit> {
             for id in ids {
                 let t = find(&report, id)?;
                 all &= t.verdict == Verdict::Ready;
-                out.push_str(&format!(
-                    "{}: {} — {}\n",
-                    t.id,
-                    t.verdict.as_str(),
-                    render::clean(&t.summary)
-                ));
+                let first = format!("{}: {} — ", t.id, t.verdict.as_str());
+                out.push_str(&hanging(&first, &render::clean(&t.summary), ctx.width()));
+                out.push('\n');
             }
             if !quiet {
                 print(out.as_bytes())?;
@@ -139,7 +196,7 @@ pub fn run(c: Config) -> Result<Exit> {
                 json(&advice, c.pretty)?
             } else {
                 let mut out = Vec::new();
-                advise::render_text(&advice, &mut out)?;
+                advise::render_text(&advice, ctx.width(), &mut out)?;
                 out
             };
             print(&out)?;
@@ -148,12 +205,21 @@ pub fn run(c: Config) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn need_word(n: super::args::Need) -> &'static str {
-    use super::args::Need;
+fn need_word(n: Need) -> &'static str {
     match n {
         Need::Smp => "smp",
         Need::Hotplug => "hotplug",
         Need::LiveMigration => "live-migration",
         Need::NoRoot => "no-root",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn edit_distance() {
+        assert_eq!(super::distance("kvmm", "kvm"), 1);
+        assert_eq!(super::distance("", "abc"), 3);
+        assert_eq!(super::distance("lxc", "lxd"), 1);
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::layout::hanging;
 use super::text::paint;
 use super::{Context, Render, clean};
 use crate::report::{Report, Role, TechReport};
@@ -21,46 +22,57 @@ pub fn word<T: serde::Serialize>(v: &T) -> String {
 impl Render for Explain<'_> {
     fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
         let t = self.0;
-        writeln!(
-            out,
-            "{} ({}): {}",
-            t.name,
-            t.id,
-            paint(ctx, t.verdict, t.verdict.as_str())
-        )?;
+        let w = ctx.width();
+        let line = |out: &mut dyn Write, first: &str, text: &str| -> io::Result<()> {
+            writeln!(out, "{}", hanging(first, text, w))
+        };
+        let verdict = paint(ctx, t.verdict, t.verdict.as_str());
+        writeln!(out, "{} ({}): {verdict}", t.name, t.id)?;
         if let Some(role) = t.detected {
             let what = if role == Role::Host {
                 "host (controlling OS)"
             } else {
                 "guest"
             };
-            writeln!(out, "  detected: this Linux is its {what}")?;
+            line(out, "  ", &format!("detected: this Linux is its {what}"))?;
         }
-        writeln!(out, "  {}", clean(&t.summary))?;
+        line(out, "  ", &clean(&t.summary))?;
         let mut status = word(&t.status);
         if !t.status_note.is_empty() {
             status.push_str(&format!(" ({})", t.status_note));
         }
-        writeln!(out, "  category {}, status {status}", word(&t.category))?;
-        let h = &r.host;
-        writeln!(
+        line(
             out,
-            "\nHost: hypervisor {}, container {}, VT extension {} ({})",
-            h.virtualization.hypervisor,
-            h.virtualization.container,
-            h.cpu.virt_extension.as_deref().unwrap_or("none"),
-            h.cpu.virt_extension_state
+            "  ",
+            &format!("category {}, status {status}", word(&t.category)),
+        )?;
+        let h = &r.host;
+        writeln!(out)?;
+        line(
+            out,
+            "",
+            &format!(
+                "Host: hypervisor {}, container {}, VT extension {} ({})",
+                h.virtualization.hypervisor,
+                h.virtualization.container,
+                h.cpu.virt_extension.as_deref().unwrap_or("none"),
+                h.cpu.virt_extension_state
+            ),
         )?;
         for l in &h.virtualization.layers {
-            writeln!(
-                out,
-                "  {} {}: {}",
+            let text = format!(
+                "{} {}: {}",
                 word(&l.kind),
                 l.name,
                 clean(&l.evidence.join("; "))
-            )?;
+            );
+            line(out, "  ", &text)?;
         }
-        writeln!(out, "  VT: {}", clean(&h.cpu.virt_extension_evidence))?;
+        line(
+            out,
+            "  ",
+            &format!("VT: {}", clean(&h.cpu.virt_extension_evidence)),
+        )?;
         writeln!(out, "\nRules:")?;
         for x in &t.reasons {
             let mark = match x.result {
@@ -69,37 +81,32 @@ impl Render for Explain<'_> {
                 Outcome::Unknown => "????",
                 Outcome::NotTried => "----",
             };
-            let class = word(&x.class);
-            if x.result == Outcome::NotTried {
-                writeln!(
-                    out,
-                    "  [{mark}] {} ({class}): not tried here",
-                    x.requirement
-                )?;
-            } else if x.result == Outcome::Pass {
-                writeln!(out, "  [{mark}] {} ({class})", x.requirement)?;
-            } else {
-                writeln!(
-                    out,
-                    "  [{mark}] {} ({class}): {}",
+            let head = match x.result {
+                Outcome::Pass => format!("{} ({})", x.requirement, word(&x.class)),
+                Outcome::NotTried => {
+                    format!("{} ({}): not tried here", x.requirement, word(&x.class))
+                }
+                _ => format!(
+                    "{} ({}): {}",
                     x.requirement,
+                    word(&x.class),
                     clean(&x.message)
-                )?;
-            }
+                ),
+            };
+            line(out, &format!("  [{mark}] "), &head)?;
             for e in &x.evidence {
-                writeln!(out, "         {}", clean(e))?;
+                line(out, "         ", &clean(e))?;
             }
         }
         if !t.remediation.is_empty() {
             writeln!(out, "\nTo do:")?;
             for (i, f) in t.remediation.iter().enumerate() {
-                writeln!(out, "  {}. {}", i + 1, clean(f))?;
+                line(out, &format!("  {}. ", i + 1), &clean(f))?;
             }
         }
         if let Some(tc) = &t.table {
-            writeln!(
-                out,
-                "\nSource table: full virt {:?}, paravirt {:?}, containers {:?}, license {:?}, architectures {:?}, performance {:?}, SMP guests {:?}, hotplug {:?}, standalone host {:?}, notes {:?}",
+            let columns = format!(
+                "full virt {:?}, paravirt {:?}, containers {:?}, license {:?}, architectures {:?}, performance {:?}, SMP guests {:?}, hotplug {:?}, standalone host {:?}, notes {:?}",
                 tc.full_virt,
                 tc.paravirt,
                 tc.containers,
@@ -110,9 +117,11 @@ impl Render for Explain<'_> {
                 tc.hotplug,
                 tc.standalone_host,
                 tc.notes
-            )?;
+            );
+            writeln!(out)?;
+            line(out, "", &format!("Source table (2009): {columns}"))?;
             for c in &tc.corrections {
-                writeln!(out, "  correction: {c}")?;
+                line(out, "  correction: ", c)?;
             }
         }
         Ok(())

@@ -4,6 +4,7 @@
 
 pub mod explain;
 pub mod json;
+pub mod layout;
 pub mod nfd;
 pub mod prometheus;
 pub mod text;
@@ -36,6 +37,22 @@ pub struct Context {
     pub probes: Option<u64>,
     /// Verdict changes since the service started (metrics).
     pub verdict_changes: Option<u64>,
+    /// Width text is fitted to (0: [`layout::DEFAULT_WIDTH`]).
+    pub columns: usize,
+    /// Show only these verdicts (empty: all).
+    pub only: Vec<crate::report::Verdict>,
+    /// List the unsupported technologies one by one, with why.
+    pub all: bool,
+}
+
+impl Context {
+    /// The width text is fitted to.
+    pub fn width(&self) -> usize {
+        match self.columns {
+            0 => layout::DEFAULT_WIDTH,
+            n => n.max(40),
+        }
+    }
 }
 
 /// An output format.

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::layout::hanging;
 use super::{Context, Render, clean};
 use crate::report::{LayerKind, Report, Role, Verdict};
 
@@ -28,90 +29,49 @@ fn role(r: Option<Role>) -> &'static str {
     }
 }
 
-/// The report for a person.
+/// The report for a person: the title and summary, the host, then the technologies grouped by
+/// verdict (unsupported ones folded into one line of ids unless `all`), every line fitted to the
+/// width.
 pub struct Text;
+
+/// A group's heading.
+fn heading(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Ready => "Ready",
+        Verdict::Available => "Available",
+        Verdict::NeedsHostChange => "Needs a host change",
+        Verdict::Unsupported => "Unsupported",
+        Verdict::Unknown => "Unknown",
+    }
+}
+
+/// The order groups are shown in: what can be used first.
+const GROUPS: [Verdict; 5] = [
+    Verdict::Ready,
+    Verdict::Available,
+    Verdict::NeedsHostChange,
+    Verdict::Unknown,
+    Verdict::Unsupported,
+];
 
 impl Render for Text {
     fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
-        let h = &r.host;
+        let width = ctx.width();
         let what = if r.root == "/" {
             "this host".to_string()
         } else {
             format!("captured tree {}", clean(&r.root))
         };
-        writeln!(out, "virtprobe {} — {what}", r.virtprobe_version)?;
-        let cpu = format!(
-            "{} ({})",
-            clean(h.cpu.model.as_deref().unwrap_or("unknown model")),
-            clean(h.cpu.vendor.as_deref().unwrap_or("unknown vendor"))
-        );
         writeln!(
             out,
-            "  Architecture   {}  {cpu}",
-            clean(h.arch.as_deref().unwrap_or("unknown"))
+            "{}",
+            hanging(
+                "",
+                &format!("virtprobe {} — {what}", r.virtprobe_version),
+                width
+            )
         )?;
-        let config = match &h.kernel.config_source {
-            Some(s) => format!("  (config: {})", clean(s)),
-            None => "  (config: not found)".into(),
-        };
-        writeln!(
-            out,
-            "  Kernel         {}{config}",
-            clean(h.kernel.release.as_deref().unwrap_or("unknown"))
-        )?;
-        writeln!(
-            out,
-            "  VT extension   {} ({})",
-            h.cpu.virt_extension.as_deref().unwrap_or("none"),
-            h.cpu.virt_extension_state
-        )?;
-        let layers: Vec<String> = h
-            .virtualization
-            .layers
-            .iter()
-            .map(|l| {
-                let kind = match l.kind {
-                    LayerKind::Host => "host",
-                    LayerKind::Container => "container",
-                    LayerKind::Hypervisor => "guest",
-                };
-                format!("{} {kind}", l.name)
-            })
-            .collect();
-        let runs_in = if layers.is_empty() {
-            "bare metal, no container".to_string()
-        } else {
-            layers.join(" › ")
-        };
-        writeln!(out, "  Runs in        {runs_in}")?;
-        if let Some(k) = &h.kvm {
-            writeln!(out, "  KVM            {}", kvm_line(k))?;
-        }
-        writeln!(out)?;
-        let idw = r
-            .technologies
-            .iter()
-            .map(|t| t.id.len())
-            .max()
-            .unwrap_or(10)
-            .max(10);
-        writeln!(
-            out,
-            "  {:idw$}  {:17}  {:5}  WHY",
-            "TECHNOLOGY", "VERDICT", "ROLE"
-        )?;
-        for t in &r.technologies {
-            let v = format!("{:17}", t.verdict.as_str());
-            writeln!(
-                out,
-                "  {:idw$}  {}  {:5}  {}",
-                t.id,
-                paint(ctx, t.verdict, &v),
-                role(t.detected),
-                clean(&t.summary)
-            )?;
-        }
-        let counts: Vec<String> = Verdict::ALL
+        let counts: Vec<String> = GROUPS
             .iter()
             .map(|v| (v, r.technologies.iter().filter(|t| t.verdict == *v).count()))
             .filter(|(_, n)| *n > 0)
@@ -119,23 +79,131 @@ impl Render for Text {
             .collect();
         writeln!(
             out,
-            "\n  {}. `virtprobe explain ID` shows every rule and its evidence.",
-            counts.join(", ")
+            "{}",
+            hanging("", &format!("{}.", counts.join(", ")), width)
         )?;
+        writeln!(out)?;
+        for (label, value) in host_lines(r) {
+            writeln!(
+                out,
+                "{}",
+                hanging(&format!("  {label:<13} "), &value, width)
+            )?;
+        }
+        let idw = r
+            .technologies
+            .iter()
+            .map(|t| t.id.len())
+            .max()
+            .unwrap_or(10);
+        for v in GROUPS {
+            if !ctx.only.is_empty() && !ctx.only.contains(&v) {
+                continue;
+            }
+            let group: Vec<_> = r.technologies.iter().filter(|t| t.verdict == v).collect();
+            if group.is_empty() {
+                continue;
+            }
+            let title = format!("{} ({})", heading(v), group.len());
+            writeln!(out)?;
+            if v == Verdict::Unsupported && !ctx.all && ctx.only.is_empty() {
+                let ids: Vec<&str> = group.iter().map(|t| t.id.as_str()).collect();
+                let line = format!(
+                    "{}: {} (--all shows why)",
+                    paint(ctx, v, &title),
+                    ids.join(", ")
+                );
+                writeln!(
+                    out,
+                    "{}",
+                    hanging("", &line, width + paint(ctx, v, "").len())
+                )?;
+                continue;
+            }
+            writeln!(out, "{}", paint(ctx, v, &title))?;
+            for t in group {
+                let first = format!("  {:idw$}  {:5}  ", t.id, role(t.detected));
+                writeln!(out, "{}", hanging(&first, &clean(&t.summary), width))?;
+            }
+        }
         if !r.needs_privilege.is_empty() {
-            writeln!(out, "\n  Wanted more privilege:")?;
+            writeln!(out, "\nNot read for lack of privilege:")?;
             for n in &r.needs_privilege {
-                writeln!(out, "    {}", clean(n))?;
+                writeln!(out, "{}", hanging("  ", &clean(n), width))?;
             }
         }
         if !r.errors.is_empty() {
-            writeln!(out, "\n  Could not read ({}):", r.errors.len())?;
+            writeln!(out, "\nCould not read ({}):", r.errors.len())?;
             for e in &r.errors {
-                writeln!(out, "    {}: {}", e.fact, clean(&e.message))?;
+                let line = format!("{}: {}", e.fact, clean(&e.message));
+                writeln!(out, "{}", hanging("  ", &line, width))?;
             }
         }
-        Ok(())
+        writeln!(
+            out,
+            "\n{}",
+            hanging(
+                "",
+                "`virtprobe explain ID` shows every rule and its evidence.",
+                width
+            )
+        )
     }
+}
+
+/// The host block: label and value.
+fn host_lines(r: &Report) -> Vec<(&'static str, String)> {
+    let h = &r.host;
+    let mut lines = vec![
+        (
+            "Architecture",
+            format!(
+                "{}, {} ({})",
+                clean(h.arch.as_deref().unwrap_or("unknown")),
+                clean(h.cpu.model.as_deref().unwrap_or("unknown model")),
+                clean(h.cpu.vendor.as_deref().unwrap_or("unknown vendor"))
+            ),
+        ),
+        (
+            "Kernel",
+            format!(
+                "{} (config: {})",
+                clean(h.kernel.release.as_deref().unwrap_or("unknown")),
+                clean(h.kernel.config_source.as_deref().unwrap_or("not found"))
+            ),
+        ),
+        (
+            "VT extension",
+            format!(
+                "{} ({})",
+                h.cpu.virt_extension.as_deref().unwrap_or("none"),
+                h.cpu.virt_extension_state
+            ),
+        ),
+    ];
+    let layers: Vec<String> = h
+        .virtualization
+        .layers
+        .iter()
+        .map(|l| {
+            let kind = match l.kind {
+                LayerKind::Host => "host",
+                LayerKind::Container => "container",
+                LayerKind::Hypervisor => "guest",
+            };
+            format!("{} {kind}", l.name)
+        })
+        .collect();
+    let runs_in = if layers.is_empty() {
+        "bare metal, no container".to_string()
+    } else {
+        layers.join(" › ")
+    };
+    lines.push(("Runs in", runs_in));
+    if let Some(k) = &h.kvm {
+        lines.push(("KVM", kvm_line(k)));
+    }
+    lines
 }
 
 /// The KVM check in one line.

@@ -2,6 +2,7 @@
 //! Its JSON form is the stable contract (`schema_version` 1: fields are added, never renamed);
 //! every type here is part of it, and so are the status file's ([`status`]). Reads no host files.
 
+pub mod documents;
 mod judge;
 pub mod status;
 

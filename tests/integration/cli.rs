@@ -331,3 +331,122 @@ fn formats_render() {
         .success()
         .stdout(predicate::str::contains("\x1b[32m"));
 }
+
+#[test]
+fn ids_ignore_case_and_typos_get_a_suggestion() {
+    let root = fixture("intel-vtx");
+    bin()
+        .arg("--root")
+        .arg(&root)
+        .args(["explain", "KVM"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("KVM (kvm): ready"));
+    let out = bin()
+        .arg("--root")
+        .arg(&root)
+        .args(["explain", "kvmm"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_line_error(&out).contains("did you mean kvm?"));
+    let out = bin()
+        .arg("--root")
+        .arg(&root)
+        .args(["check", "Lxd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_line_error(&out).contains("did you mean lxc?"));
+    // A missing argument is named.
+    for (cmd, arg) in [
+        ("explain", "<ID>"),
+        ("check", "<IDS>"),
+        ("capture", "<DIR>"),
+    ] {
+        let out = bin().arg(cmd).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(one_line_error(&out).contains(arg), "{cmd}");
+    }
+}
+
+#[test]
+fn list_names_every_technology() {
+    let table = virtprobe::rules::Table::embedded().unwrap();
+    let out = bin().arg("list").output().unwrap();
+    succeeded(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    // (A long name wraps onto an indented line.)
+    let ids: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let want: Vec<&str> = table.technologies.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, want);
+    let v: serde_json::Value =
+        serde_json::from_slice(&bin().args(["list", "--json"]).output().unwrap().stdout).unwrap();
+    assert_eq!(v["technologies"].as_array().unwrap().len(), want.len());
+}
+
+#[test]
+fn json_and_format_apply_where_they_mean_something() {
+    let root = fixture("intel-vtx");
+    // Accepted at the top level too.
+    bin()
+        .arg("--root")
+        .arg(&root)
+        .args(["--format", "nfd"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("virtprobe.io/kvm=ready"));
+    for (args, says) in [
+        (
+            &["report", "--format", "prometheus", "--json"][..],
+            "two formats",
+        ),
+        (&["--json", "--format", "nfd"], "two formats"),
+        (&["--json", "serve"], "does not apply to `virtprobe serve`"),
+        (
+            &["--json", "check", "kvm"],
+            "does not apply to `virtprobe check`",
+        ),
+        (
+            &["--format", "json", "explain", "kvm"],
+            "--format applies to the report",
+        ),
+        (&["--only", "ready", "list"], "apply to the report"),
+        (&["--json", "--only", "ready"], "shape the text report"),
+        (&["serve", "--json"], "unexpected argument"),
+    ] {
+        let out = bin().arg("--root").arg(&root).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(one_line_error(&out).contains(says), "{args:?}");
+    }
+    // TERM=dumb gets no colour, even when asked automatically.
+    bin()
+        .arg("--root")
+        .arg(&root)
+        .env("TERM", "dumb")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn only_and_all_choose_the_rows() {
+    let root = fixture("intel-vtx");
+    let run = |args: &[&str]| {
+        let out = bin().arg("--root").arg(&root).args(args).output().unwrap();
+        succeeded(&out);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let default = run(&[]);
+    assert!(default.contains("Unsupported (") && default.contains("(--all shows why)"));
+    let all = run(&["--all"]);
+    assert!(all.contains("\n  lguest ") && !all.contains("--all shows why"));
+    let ready = run(&["--only", "ready,available"]);
+    assert!(ready.contains("Ready (") && ready.contains("Available ("));
+    assert!(!ready.contains("Needs a host change") && !ready.contains("Unsupported"));
+    assert_eq!(run(&["report", "--only", "ready,available"]), ready);
+}

@@ -16,6 +16,68 @@ fn text_report_snapshots() {
     }
 }
 
+/// Text at 80 and 120 columns: every line fits, and no word is cut (each summary and reason can be
+/// read back whole from the wrapped text).
+#[test]
+fn text_fits_the_width_without_cutting_words() {
+    use virtprobe::render::{Context, Explain};
+    let advise = |root: &std::path::Path, columns: &str| {
+        let out = bin()
+            .arg("--root")
+            .arg(root)
+            .args(["advise", "--guest-os", "windows"])
+            .env("COLUMNS", columns)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for width in [80, 120] {
+        for name in fixture_names() {
+            let r = report(&fixture(&name));
+            let ctx = Context {
+                columns: width,
+                all: true,
+                ..Context::default()
+            };
+            let mut texts = vec![
+                String::from_utf8(
+                    virtprobe::render::to_bytes(&virtprobe::render::Text, &r, &ctx).unwrap(),
+                )
+                .unwrap(),
+            ];
+            let kvm = r.get("kvm").unwrap();
+            texts.push(
+                String::from_utf8(virtprobe::render::to_bytes(&Explain(kvm), &r, &ctx).unwrap())
+                    .unwrap(),
+            );
+            texts.push(advise(&fixture(&name), &width.to_string()));
+            for text in &texts {
+                for l in text.lines() {
+                    assert!(l.chars().count() <= width, "{name} at {width}: {l:?}");
+                }
+                let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                for t in &r.technologies {
+                    if text.contains(&format!("  {} ", t.id)) || text.starts_with(&t.name) {
+                        let summary = virtprobe::render::clean(&t.summary);
+                        let summary = summary.split_whitespace().collect::<Vec<_>>().join(" ");
+                        assert!(
+                            flat.contains(&summary),
+                            "{name} at {width}: {summary:?} cut"
+                        );
+                    }
+                }
+            }
+            if ["intel-vtx", "docker-container"].contains(&name.as_str()) {
+                let t = texts[0].replace(&fixture(&name).display().to_string(), "<fixture>");
+                insta::assert_snapshot!(format!("report-{name}-{width}-all"), t);
+                let e = texts[1].replace(&fixture(&name).display().to_string(), "<fixture>");
+                insta::assert_snapshot!(format!("explain-kvm-{name}-{width}"), e);
+                insta::assert_snapshot!(format!("advise-windows-{name}-{width}"), texts[2]);
+            }
+        }
+    }
+}
+
 #[test]
 fn json_contract_snapshot() {
     let r = report(&fixture("intel-vtx"));

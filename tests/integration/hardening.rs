@@ -400,7 +400,7 @@ fn host_text_cannot_forge_lines() {
         !text.lines().any(|l| l.trim_start().starts_with("FORGED")),
         "{text}"
     );
-    assert!(text.contains("6.8.0\\n  FORGED"), "{text}");
+    assert!(text.contains("6.8.0\\n FORGED"), "{text}");
     assert!(
         !text.contains('\u{202e}') && text.contains("\\u{202e}"),
         "{text}"

@@ -4,10 +4,12 @@
 mod advise;
 mod cli;
 mod corpus;
+mod cpuinfo;
 mod data;
 mod facts;
 mod fixtures;
 mod hardening;
+mod host;
 mod hostile;
 mod house;
 mod live;

@@ -75,3 +75,51 @@ fn status_schema_is_current_and_matches_output() {
         &serde_json::from_slice(&std::fs::read(&status).unwrap()).unwrap(),
     );
 }
+
+/// `virtprobe schema NAME` prints the schema of each JSON document, and what `explain`,
+/// `advise` and `list` print validates against it and carries `schema_version`.
+#[test]
+fn every_json_document_has_its_schema() {
+    let cases: [(&str, &str, Vec<&str>); 3] = [
+        (
+            "explain",
+            "explain.schema.json",
+            vec!["explain", "kvm", "--json"],
+        ),
+        (
+            "advise",
+            "advise.schema.json",
+            vec!["advise", "--guest-os", "windows", "--json"],
+        ),
+        ("list", "list.schema.json", vec!["list", "--json"]),
+    ];
+    for (name, file, args) in cases {
+        let printed: serde_json::Value =
+            serde_json::from_slice(&bin().args(["schema", name]).output().unwrap().stdout).unwrap();
+        let schema = check_current(file, printed);
+        for host in ["intel-vtx", "x86-no-vt", "empty"] {
+            let out = bin()
+                .arg("--root")
+                .arg(fixture(host))
+                .args(&args)
+                .output()
+                .unwrap();
+            succeeded(&out);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v["schema_version"], 1, "{name}");
+            validate(&schema, &v);
+        }
+    }
+    for name in ["report", "status"] {
+        let printed: serde_json::Value =
+            serde_json::from_slice(&bin().args(["schema", name]).output().unwrap().stdout).unwrap();
+        let shipped: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("data/{name}.schema.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(printed, shipped, "{name}");
+    }
+}

@@ -85,3 +85,11 @@ pub fn tech<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Valu
         .find(|t| t["id"] == id)
         .unwrap_or_else(|| panic!("no {id}"))
 }
+
+/// How many cases each property test generates: `PROPTEST_CASES`, default 256.
+pub fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(256)
+}
