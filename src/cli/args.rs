@@ -154,6 +154,25 @@ pub enum Command {
     },
     /// Keep a JSON status, Prometheus metrics and NFD features current.
     Serve(ServeArgs),
+    /// Exit 0 when the status file of `serve` is fresh, 1 when it is older than --max-age or
+    /// missing (a liveness check for a container).
+    Health {
+        /// Status file (JSON).
+        #[arg(long, default_value = "/var/lib/virtprobe/status.json")]
+        status: PathBuf,
+        /// How old the status may be.
+        #[arg(long, default_value = "15min", value_parser = parse_interval)]
+        max_age: Duration,
+    },
+    /// Shell completions, on standard output.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff), on standard output.
+    #[command(hide = true)]
+    Manpage,
     /// Print the JSON Schema of a JSON document virtprobe writes.
     Schema {
         /// Which document.

@@ -93,6 +93,19 @@ pub fn run(c: Config) -> Result<Exit> {
         ..Default::default()
     };
     match &c.command {
+        Command::Health { status, max_age } => return health(status, *max_age),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            let mut cmd = <super::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "virtprobe", &mut out);
+            print(&out)?;
+        }
+        Command::Manpage => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<super::Cli as clap::CommandFactory>::command())
+                .render(&mut out)?;
+            print(&out)?;
+        }
         Command::Schema { document } => {
             let schema = match document {
                 Document::Report => schemars::schema_for!(Report),
@@ -201,6 +214,40 @@ pub fn run(c: Config) -> Result<Exit> {
             };
             print(&out)?;
         }
+    }
+    Ok(Exit::Ok)
+}
+
+/// Whether the status file is there, whole, and younger than `max_age`.
+fn health(path: &std::path::Path, max_age: std::time::Duration) -> Result<Exit> {
+    let stale = |why: String| {
+        eprintln!("virtprobe: {}: {why}", path.display());
+        Ok(Exit::NotMet)
+    };
+    match std::fs::metadata(path) {
+        Ok(md) if md.is_file() && md.len() <= 16 << 20 => {}
+        Ok(_) => return stale("not a regular file of at most 16 MiB".into()),
+        Err(e) => return stale(e.to_string()),
+    }
+    let status: serde_json::Value = match serde_json::from_slice(&std::fs::read(path)?) {
+        Ok(v) => v,
+        Err(e) => return stale(format!("not JSON: {e}")),
+    };
+    let Some(at) = status["generated_at"]
+        .as_str()
+        .and_then(|t| humantime::parse_rfc3339(t).ok())
+    else {
+        return stale("no generated_at".into());
+    };
+    let age = std::time::SystemTime::now()
+        .duration_since(at)
+        .unwrap_or_default();
+    if age > max_age {
+        return stale(format!(
+            "written {} ago, more than {}",
+            humantime::format_duration(std::time::Duration::from_secs(age.as_secs())),
+            humantime::format_duration(max_age)
+        ));
     }
     Ok(Exit::Ok)
 }

@@ -81,6 +81,9 @@ fn name(c: &Command) -> &'static str {
         Command::Capture { .. } => "capture",
         Command::Serve(_) => "serve",
         Command::Schema { .. } => "schema",
+        Command::Health { .. } => "health",
+        Command::Completions { .. } => "completions",
+        Command::Manpage => "manpage",
     }
 }
 

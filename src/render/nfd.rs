@@ -1,10 +1,11 @@
 //! node-feature-discovery's local features file (`features.d`): one `virtprobe.io/ID=VERDICT`
-//! line per technology, and the host's hypervisor, container and extension.
+//! line per technology (a technology unsupported here is a feature but not a node label:
+//! `# +no-label`), and the host's hypervisor, container and extension.
 
 use std::io::{self, Write};
 
 use super::{Context, Render};
-use crate::report::Report;
+use crate::report::{Report, Verdict};
 
 /// Make a string a valid Kubernetes label value: `[A-Za-z0-9_.-]`, at most 63 characters,
 /// alphanumeric at both ends.
@@ -43,12 +44,12 @@ impl Render for Nfd {
             )?;
         }
         for t in &r.technologies {
-            writeln!(
-                out,
-                "virtprobe.io/{}={}",
-                label_value(&t.id),
-                t.verdict.as_str()
-            )?;
+            // What cannot run on this hardware is a feature for rules, not a node label.
+            if t.verdict == Verdict::Unsupported {
+                writeln!(out, "# +no-label")?;
+            }
+            let id = label_value(&t.id);
+            writeln!(out, "virtprobe.io/{id}={}", t.verdict.as_str())?;
         }
         let h = &r.host;
         let cpu = &h.cpu;

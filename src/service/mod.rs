@@ -140,6 +140,11 @@ impl Service {
         let events = signal_events().map_err(ServiceError::Signals)?;
         let watchdog = sd_notify::watchdog_enabled();
         tracing::info!(interval = ?self.opts.interval, status = %self.opts.status.display(), "virtprobe serve starting");
+        if let Some(p) = &self.opts.prometheus
+            && p.extension().is_none_or(|e| e != "prom")
+        {
+            tracing::warn!(path = %p.display(), "node_exporter's textfile collector reads only files ending in .prom: it will not see this one");
+        }
         loop {
             let failed = self.cycle()?;
             if self.opts.cycles > 0 && self.probes >= self.opts.cycles {

@@ -73,39 +73,3 @@ pub fn find(
     }
     found
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::host::Mode;
-
-    #[test]
-    fn first_folder_wins_and_dangling_links_count() {
-        let root = tempfile::tempdir().unwrap();
-        let bin = root.path().join("usr/bin");
-        let local = root.path().join("usr/local/bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::fs::create_dir_all(&local).unwrap();
-        for n in ["qemu-system-aarch64", "firecracker", "lxc-start"] {
-            std::fs::write(bin.join(n), "").unwrap();
-        }
-        std::fs::write(local.join("firecracker"), "").unwrap();
-        std::os::unix::fs::symlink("/nowhere/podman", bin.join("podman")).unwrap();
-        let fs = HostFs::with_root(root.path(), Mode::Tree).unwrap();
-        let wanted: BTreeSet<String> = [
-            "qemu-system-x86_64",
-            "firecracker",
-            "podman",
-            "lxc-*",
-            "absent",
-        ]
-        .map(String::from)
-        .into();
-        let found = find(&fs, &[], &wanted);
-        let names: Vec<&str> = found.keys().map(String::as_str).collect();
-        assert_eq!(names, ["firecracker", "lxc-*", "podman"]);
-        assert_eq!(found["firecracker"], "/usr/local/bin/firecracker");
-        assert_eq!(found["podman"], "/usr/bin/podman");
-        assert_eq!(found["lxc-*"], "/usr/bin/lxc-start");
-    }
-}

@@ -173,6 +173,17 @@ impl Drop for Booted {
     }
 }
 
+/// The Debian package `cargo deb` built, if there is one (the newest).
+pub fn debian_package() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debian");
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+}
+
 fn debian_tree() -> Option<PathBuf> {
     let cache = std::env::var_os("VIRTPROBE_NSPAWN_CACHE")
         .map(PathBuf::from)
@@ -237,20 +248,37 @@ fn boot() -> Option<Booted> {
             .unwrap()
             .success()
     );
-    // Install the binary, the units, the sysusers file, and enable the service.
-    std::fs::copy(binary(), t.join("usr/bin/virtprobe")).unwrap();
-    for u in UNITS {
-        std::fs::copy(units_dir().join(u), t.join("etc/systemd/system").join(u)).unwrap();
-    }
-    std::fs::copy(
-        units_dir().join("sysusers.d/virtprobe.conf"),
-        t.join("usr/lib/sysusers.d/virtprobe.conf"),
-    )
-    .unwrap();
+    // Install the package (CI builds it), or else the binary, the units and the sysusers file;
+    // then enable the service.
+    let unit_dir = match debian_package() {
+        Some(deb) => {
+            std::fs::copy(&deb, t.join("tmp/virtprobe.deb")).unwrap();
+            let out = Command::new("chroot")
+                .arg(&t)
+                .args(["dpkg", "-i", "/tmp/virtprobe.deb"])
+                .output()
+                .unwrap();
+            succeeded(&out);
+            println!("installed {}", deb.display());
+            "/usr/lib/systemd/system"
+        }
+        None => {
+            std::fs::copy(binary(), t.join("usr/bin/virtprobe")).unwrap();
+            for u in UNITS {
+                std::fs::copy(units_dir().join(u), t.join("etc/systemd/system").join(u)).unwrap();
+            }
+            std::fs::copy(
+                units_dir().join("sysusers.d/virtprobe.conf"),
+                t.join("usr/lib/sysusers.d/virtprobe.conf"),
+            )
+            .unwrap();
+            "/etc/systemd/system"
+        }
+    };
     let wants = t.join("etc/systemd/system/multi-user.target.wants");
     std::fs::create_dir_all(&wants).unwrap();
     let _ = std::os::unix::fs::symlink(
-        "/etc/systemd/system/virtprobe.service",
+        format!("{unit_dir}/virtprobe.service"),
         wants.join("virtprobe.service"),
     );
     // A data file the service reads, so `systemctl reload` has something to re-read.

@@ -1,0 +1,323 @@
+//! What a fleet runs: the container view of a node (`--host-root`), the DaemonSet, the alerting
+//! rules and the dashboard, the Debian package, the one-shot unit's schedule.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::*;
+
+fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd} >/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The feature lines of an NFD file (comments and directives aside).
+fn labels(nfd: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(nfd)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// With this machine's root bind-mounted read-only at a folder, `--host-root` gives the labels a
+/// run on the machine itself gives, the live KVM check included.
+#[test]
+fn host_root_gives_the_labels_of_the_host() {
+    if !is_root() {
+        eprintln!("skipped: bind mounts need root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let host = dir.path().join("host");
+    std::fs::create_dir(&host).unwrap();
+    let mount = |args: &[&str]| {
+        Command::new("mount")
+            .args(args)
+            .arg(&host)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !mount(&["--rbind", "/"]) {
+        eprintln!("skipped: cannot bind-mount / here");
+        return;
+    }
+    // Unmounting below must not reach the real mounts, and the view is read-only.
+    let ok = mount(&["--make-rslave"]) && mount(&["-o", "remount,bind,ro"]);
+    let inside = bin()
+        .arg("--host-root")
+        .arg(&host)
+        .args(["--format", "nfd"])
+        .output()
+        .unwrap();
+    let _ = Command::new("umount").arg("-R").arg(&host).status();
+    assert!(ok, "could not make the bind mount read-only");
+    let outside = bin().args(["--format", "nfd"]).output().unwrap();
+    succeeded(&inside);
+    succeeded(&outside);
+    assert_eq!(labels(&inside.stdout), labels(&outside.stdout));
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
+    {
+        assert!(labels(&inside.stdout).contains(&"virtprobe.io/kvm=ready".to_string()));
+    }
+}
+
+#[test]
+fn daemonset_is_valid_and_mounts_only_what_it_reads() {
+    let yaml = std::fs::read_to_string(repo("deploy/daemonset.yaml")).unwrap();
+    for whole in [
+        "path: /etc,",
+        "path: /etc}",
+        "path: /dev,",
+        "path: /dev}",
+        "path: /usr,",
+        "path: /usr}",
+    ] {
+        assert!(!yaml.contains(whole), "mounts {whole}");
+    }
+    for needed in [
+        "runAsNonRoot: true",
+        "readOnlyRootFilesystem: true",
+        "automountServiceAccountToken: false",
+        "--host-root=/host",
+        "livenessProbe",
+        "devices.kubevirt.io/kvm",
+    ] {
+        assert!(yaml.contains(needed), "lacks {needed}");
+    }
+    if !have("kubernetes-validate") {
+        eprintln!("skipped the schema check: kubernetes-validate (PyPI) not installed");
+        return;
+    }
+    let out = Command::new("kubernetes-validate")
+        .arg(repo("deploy/daemonset.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn alerting_rules_pass_their_tests() {
+    if !have("promtool") {
+        eprintln!("skipped: promtool not installed");
+        return;
+    }
+    let dir = repo("deploy/prometheus");
+    for args in [
+        &["check", "rules", "virtprobe.rules.yml"][..],
+        &["test", "rules", "virtprobe.test.yml"],
+    ] {
+        let out = Command::new("promtool")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// The metric names virtprobe writes as the service does.
+fn emitted_metrics() -> BTreeSet<String> {
+    let r = report(&fixture("intel-vtx"));
+    let ctx = virtprobe::render::Context {
+        duration: Some(std::time::Duration::from_millis(5)),
+        finished: Some(std::time::SystemTime::now()),
+        probes: Some(1),
+        verdict_changes: Some(0),
+        ..Default::default()
+    };
+    let text = virtprobe::render::to_bytes(&virtprobe::render::Prometheus, &r, &ctx).unwrap();
+    String::from_utf8(text)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find("virtprobe_") {
+        let name: String = rest[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[i + name.len()..];
+        names.push(name);
+    }
+    names
+}
+
+#[test]
+fn dashboard_and_rules_ask_only_for_metrics_virtprobe_writes() {
+    let emitted = emitted_metrics();
+    let dash: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("deploy/grafana/virtprobe.json")).unwrap(),
+    )
+    .unwrap();
+    let mut exprs = Vec::new();
+    for p in dash["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().unwrap() {
+            exprs.push(t["expr"].as_str().unwrap().to_string());
+        }
+    }
+    for v in dash["templating"]["list"].as_array().unwrap() {
+        if let Some(q) = v["query"].as_str() {
+            exprs.push(q.to_string());
+        }
+    }
+    let rules = std::fs::read_to_string(repo("deploy/prometheus/virtprobe.rules.yml")).unwrap();
+    exprs.extend(
+        rules
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("expr:"))
+            .map(str::to_string),
+    );
+    assert!(exprs.len() > 10);
+    let mut seen = 0;
+    for e in &exprs {
+        for name in metric_names(e) {
+            assert!(
+                emitted.contains(&name),
+                "{name} in {e:?} is not written by virtprobe"
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen > 10);
+}
+
+/// The one-shot unit's NFD labels outlive the wait for the timer's next run.
+#[test]
+fn one_shot_labels_outlive_the_timer_period() {
+    let once = std::fs::read_to_string(repo("systemd/virtprobe-once.service")).unwrap();
+    let timer = std::fs::read_to_string(repo("systemd/virtprobe.timer")).unwrap();
+    let value = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| humantime::parse_duration(v.trim()).unwrap())
+            .unwrap_or_default()
+    };
+    let exec = once.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    let interval = exec
+        .split_whitespace()
+        .skip_while(|w| *w != "--interval")
+        .nth(1)
+        .map(|v| humantime::parse_duration(v).unwrap())
+        .expect("the one-shot unit passes --interval");
+    let next_run = value(&timer, "OnUnitActiveSec=") + value(&timer, "RandomizedDelaySec=");
+    assert!(
+        virtprobe::service::nfd_lifetime(interval) > next_run,
+        "labels expire after {:?}, the next run comes up to {next_run:?} later",
+        virtprobe::service::nfd_lifetime(interval)
+    );
+}
+
+#[test]
+fn a_one_shot_run_that_cannot_write_fails() {
+    let out = bin()
+        .arg("--root")
+        .arg(fixture("intel-vtx"))
+        .args([
+            "serve",
+            "--cycles",
+            "1",
+            "--status",
+            "/nonexistent/virtprobe/status.json",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not be written"));
+}
+
+/// `virtprobe health` says whether the status is fresh (the containers' liveness check).
+#[test]
+fn health_follows_the_status_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = dir.path().join("status.json");
+    let health = |max_age: &str| {
+        bin()
+            .args(["health", "--max-age", max_age, "--status"])
+            .arg(&status)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(health("1h"), Some(1), "no status file yet");
+    succeeded(
+        &bin()
+            .arg("--root")
+            .arg(fixture("intel-vtx"))
+            .args(["serve", "--cycles", "1", "--status"])
+            .arg(&status)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(health("1h"), Some(0));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(health("1ms"), Some(1), "a stale status");
+}
+
+/// The Debian package (CI builds it with `cargo deb`) holds the binary, the units, the timer, the
+/// sysusers file, the man page and the completions.
+#[test]
+fn debian_package_holds_everything() {
+    let Some(deb) = crate::systemd::debian_package() else {
+        eprintln!("skipped: no target/debian/*.deb (CI builds it with cargo deb)");
+        return;
+    };
+    let out = Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let list = String::from_utf8_lossy(&out.stdout);
+    for path in [
+        "./usr/bin/virtprobe",
+        "./usr/lib/systemd/system/virtprobe.service",
+        "./usr/lib/systemd/system/virtprobe-once.service",
+        "./usr/lib/systemd/system/virtprobe.timer",
+        "./usr/lib/sysusers.d/virtprobe.conf",
+        "./usr/share/man/man1/virtprobe.1",
+        "./usr/share/bash-completion/completions/virtprobe",
+        "./usr/share/zsh/vendor-completions/_virtprobe",
+        "./usr/share/fish/vendor_completions.d/virtprobe.fish",
+    ] {
+        assert!(
+            list.contains(path),
+            "{path} missing from {}:\n{list}",
+            deb.display()
+        );
+    }
+}
