@@ -7,9 +7,11 @@
 //!    virtualization; a guest of another architecture needs an emulator; the isolation asked for
 //!    (process < kernel < hardware) must be met; every `--need` must be a feature of the option;
 //!    `--license open` keeps open-source ones.
-//! 3. Of those, the ones `ready` or `available` here are recommended: ready before available, then
-//!    by performance class (1 native … 5 slow emulation), then maintained before legacy, then table
-//!    order.
+//! 3. Of those, the ones `ready` or `available` here are recommended, ranked by how little stands
+//!    between the user and running the workload well: native or near-native speed before moderate
+//!    before emulation (KVM one group membership away outranks ready TCG emulation), then ready
+//!    before available, then performance class (1 native … 5 slow emulation), then maintained
+//!    before the rest, then table order.
 //! 4. If the best fitting option (by performance class, then the smallest change: ready, available,
 //!    needs a host change; a hypervisor hosted in Linux before one that boots beneath it) is not
 //!    ready, say so first, with the steps that would unblock it (VT disabled in firmware, user not in
@@ -141,6 +143,15 @@ fn misfit(t: &Technology, req: &Request, host_arch: Option<&str>) -> Option<Stri
     None
 }
 
+/// Native or near-native (1-2), moderate (3), emulation (4-5).
+fn speed_class(rank: u8) -> u8 {
+    match rank {
+        0..=2 => 0,
+        3 => 1,
+        _ => 2,
+    }
+}
+
 fn same_family(a: &str, b: &str) -> bool {
     let norm = |x: &str| {
         match x {
@@ -226,12 +237,16 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Advice {
         .map(|(t, r, _)| Recommendation {
             id: t.id.to_string(),
             verdict: r.verdict,
-            why: vec![format!(
-                "{} would be the best fit here, but it is {}: {}",
-                t.name,
-                r.verdict.as_str(),
-                r.summary
-            )],
+            why: vec![match r.verdict {
+                Verdict::Available => format!(
+                    "{} is the best fit here, and one step remains: {}",
+                    t.name, r.summary
+                ),
+                _ => format!(
+                    "{} would be the best fit here, after a change to the host: {}",
+                    t.name, r.summary
+                ),
+            }],
             steps: r.remediation.iter().map(|s| s.to_string()).collect(),
         });
     let mut recs: Vec<(&Technology, &TechReport, usize)> = Vec::new();
@@ -245,8 +260,11 @@ pub fn advise(report: &Report, table: &Table, req: &Request) -> Advice {
             });
         }
     }
+    // How far each is from running the workload well: its speed class first (emulation is no
+    // substitute for a hypervisor one group membership away), then whether steps remain.
     recs.sort_by_key(|(t, r, i)| {
         (
+            speed_class(t.performance_rank),
             r.verdict != Verdict::Ready,
             t.performance_rank,
             !maintained(t),

@@ -268,6 +268,12 @@ fn kernel(f: &mut Facts, p: &Probed) {
     if let Some(c) = &k.config {
         f.reading("kernel.config", c, |m| Value::Map(m.clone()));
     }
+    let found = k.config.as_ref().is_some_and(|c| c.value.is_ok());
+    let source = k
+        .config
+        .as_ref()
+        .map_or("no config options asked for", |c| c.source.as_str());
+    f.set("kernel.config_found", Value::Bool(found), source);
     f.reading("kernel.modules", &k.modules, |s| Value::Set(s.clone()));
     f.reading("kernel.module_support", &k.module_support, |b| {
         Value::Bool(*b)
@@ -283,19 +289,27 @@ fn kernel(f: &mut Facts, p: &Probed) {
 fn kvm(f: &mut Facts, p: &Probed) {
     let Some(k) = &p.kvm.outcome else {
         f.set("kvm.device", Value::Bool(p.kvm.device_exists), "/dev/kvm");
-        let why = "captured tree without the KVM probe's answers (virtprobe-live.json)";
+        let why = "captured tree: virtprobe-live.json has no KVM check";
         for name in [
             "kvm.open",
             "kvm.create_vm",
             "kvm.create_vcpu",
             "kvm.api_version",
         ] {
-            f.unknown(name, why, "ioctl /dev/kvm");
+            f.not_tried(name, why, "ioctl /dev/kvm");
         }
+        f.not_tried("kvm.group_access", why, "stat /dev/kvm");
         return;
     };
     let src = p.kvm.source;
     f.set("kvm.device", Value::Bool(k.exists), src);
+    if let (Some(mode), Some(gid)) = (k.mode, k.gid) {
+        let access = gid != 0 && mode & 0o060 == 0o060;
+        let shown = format!("/dev/kvm mode {mode:o}, group {gid}");
+        f.set("kvm.group_access", Value::Bool(access), shown);
+    } else {
+        f.unknown("kvm.group_access", "/dev/kvm's owner not recorded", src);
+    }
     // The check ran: with no /dev/kvm nothing can be opened or created, which is a fact.
     for (name, v) in [
         ("kvm.open", k.open),

@@ -113,8 +113,21 @@ impl HostFs {
         let mut fs = Self::open(dir, mode, flag)?;
         if mode == Mode::Tree && is_own_root(&fs.root) {
             fs.mode = Mode::Live;
+            return Ok(fs);
         }
-        Ok(fs)
+        // A folder that holds nothing (or cannot be listed) is no host tree: judging it would
+        // report a bare-metal host with nothing installed.
+        let err = |reason: &str| HostError::Root {
+            flag,
+            path: dir.display().to_string(),
+            reason: reason.to_string(),
+        };
+        match fs.read_dir("/") {
+            Ok(names) if names.is_empty() => Err(err("empty folder, not a host tree")),
+            Ok(_) => Ok(fs),
+            Err(ReadError::PermissionDenied(_)) => Err(err("cannot list it: permission denied")),
+            Err(e) => Err(err(&format!("cannot list it: {e}"))),
+        }
     }
 
     fn open(dir: &Path, mode: Mode, flag: &'static str) -> Result<Self, HostError> {

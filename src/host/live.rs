@@ -32,6 +32,12 @@ pub struct KvmOutcome {
     pub create_vcpu: Option<bool>,
     /// The first error met, with its errno name (`EACCES`, `EBUSY`…).
     pub error: Option<String>,
+    /// `/dev/kvm`'s permission bits, when it exists.
+    #[serde(default)]
+    pub mode: Option<u32>,
+    /// `/dev/kvm`'s group id, when it exists.
+    #[serde(default)]
+    pub gid: Option<u32>,
 }
 
 /// The invoking user.
@@ -283,6 +289,10 @@ fn errno_text(n: i32) -> String {
 ))]
 fn kvm_check() -> KvmOutcome {
     let mut out = KvmOutcome::default();
+    if let Ok(st) = rustix::fs::stat("/dev/kvm") {
+        out.mode = Some(st.st_mode & 0o777);
+        out.gid = Some(st.st_gid);
+    }
     let kvm = match kvm_ioctls::Kvm::new() {
         Ok(k) => k,
         Err(e) if matches!(e.errno(), n if n == rustix::io::Errno::NOENT.raw_os_error() || n == rustix::io::Errno::NOTDIR.raw_os_error()) =>

@@ -89,16 +89,3 @@ pub fn clean(s: &str) -> String {
 fn is_bidi(c: char) -> bool {
     matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
-
-#[cfg(test)]
-mod tests {
-    use super::clean;
-
-    #[test]
-    fn host_text_cannot_drive_the_terminal() {
-        assert_eq!(clean("6.8.0\nforged line"), "6.8.0\\nforged line");
-        assert_eq!(clean("a\u{1b}[31mb"), "a\\u{1b}[31mb");
-        assert_eq!(clean("abc\u{202e}fed"), "abc\\u{202e}fed");
-        assert_eq!(clean("plain ümlaut › text"), "plain ümlaut › text");
-    }
-}

@@ -67,16 +67,3 @@ impl Render for Nfd {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_values_are_valid() {
-        assert_eq!(label_value("needs-host-change"), "needs-host-change");
-        assert_eq!(label_value("-a b/c-"), "a_b_c");
-        assert_eq!(label_value(&"x".repeat(100)).len(), 63);
-        assert_eq!(label_value("a\nb"), "a_b");
-    }
-}

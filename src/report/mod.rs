@@ -4,6 +4,7 @@
 
 pub mod documents;
 mod judge;
+pub mod roles;
 pub mod status;
 
 use serde::Serialize;
@@ -161,6 +162,8 @@ pub struct Layer {
     pub kind: LayerKind,
     /// systemd-detect-virt's word (`kvm`, `xen`, `docker`…), or `lpar`, `linux-vserver`.
     pub name: String,
+    /// The technology of the table it stands for, if any.
+    pub technology: Option<String>,
     /// What showed it.
     pub evidence: Vec<String>,
 }
@@ -260,13 +263,15 @@ pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Repor
         let r = judge(t, facts, &technologies);
         technologies.push(r);
     }
+    let host = host_summary(probed, facts);
+    roles::apply(&mut technologies, &host.virtualization.layers);
     Report {
         schema_version: SCHEMA_VERSION,
         virtprobe_version: env!("CARGO_PKG_VERSION").to_string(),
         generated_at: timestamp(),
         root: root.to_string(),
         data: table.source.clone(),
-        host: host_summary(probed, facts),
+        host,
         technologies,
         errors: probed
             .notes
@@ -297,6 +302,7 @@ fn host_summary(p: &Probed, f: &Facts) -> HostSummary {
                 sources::virt::LayerKind::Host => LayerKind::Host,
             },
             name: l.name.clone(),
+            technology: roles::technology(&l.name).map(str::to_string),
             evidence: l.evidence.clone(),
         })
         .collect();

@@ -30,24 +30,23 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
     match c {
         // Every member is evaluated (no short cut), so the evidence lists every reason. One
         // member decides `all` when it fails and `any` when it passes; else an unknown member
-        // leaves it unknown.
+        // leaves it unknown. A member not tried here neither rescues an `any` that otherwise
+        // fails nor blocks an `all`: the outcome is "not tried" only when nothing else decides.
         Cond::All(list) | Cond::Any(list) => {
-            let decides = if matches!(c, Cond::All(_)) {
-                Outcome::Fail
-            } else {
-                Outcome::Pass
-            };
             let outcomes: Vec<Outcome> = list.iter().map(|c| eval(c, facts, evidence)).collect();
-            if outcomes.contains(&decides) {
+            let has = |o: Outcome| outcomes.contains(&o);
+            let (decides, otherwise) = match c {
+                Cond::All(_) => (Outcome::Fail, Outcome::Pass),
+                _ => (Outcome::Pass, Outcome::Fail),
+            };
+            if has(decides) {
                 decides
-            } else if outcomes.contains(&Outcome::Unknown) {
+            } else if has(Outcome::Unknown) {
                 Outcome::Unknown
-            } else if outcomes.contains(&Outcome::NotTried) {
-                Outcome::NotTried
-            } else if decides == Outcome::Fail {
-                Outcome::Pass
+            } else if has(otherwise) && !(decides == Outcome::Fail && has(Outcome::NotTried)) {
+                otherwise
             } else {
-                Outcome::Fail
+                Outcome::NotTried
             }
         }
         Cond::Const(b) => {

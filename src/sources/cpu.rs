@@ -219,7 +219,7 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
             c.virt_extension = Some("svm");
         }
     }
-    if c.count == 0 && (c.vendor.is_some() || !c.flags.is_empty()) {
+    if c.count == 0 && (c.vendor.is_some() || !c.flags.is_empty() || c.arch.is_some()) {
         c.count = 1;
     }
     c

@@ -24,6 +24,8 @@ pub enum VtState {
     DisabledByFirmware,
     /// Not there (or not passed through to this guest).
     Absent,
+    /// `/proc/cpuinfo` shows none and nothing else could tell absent from disabled in firmware.
+    AbsentOrDisabled,
     /// Nothing tells.
     Unknown,
 }
@@ -35,6 +37,7 @@ impl VtState {
             VtState::Enabled => "enabled",
             VtState::DisabledByFirmware => "disabled-by-firmware",
             VtState::Absent => "absent",
+            VtState::AbsentOrDisabled => "absent-or-disabled",
             VtState::Unknown => "unknown",
         }
     }
@@ -170,8 +173,8 @@ fn classify_x86(cpu: &CpuInfo, cpuid: Option<&CpuidFacts>) -> Extension {
     }
     found(
         None,
-        Unknown,
-        "/proc/cpuinfo shows no vmx/svm and CPUID was not read: absent or disabled in firmware",
+        AbsentOrDisabled,
+        "/proc/cpuinfo shows no vmx/svm and CPUID was not read: the CPU lacks VT-x/AMD-V or the firmware disabled it",
     )
 }
 

@@ -180,7 +180,15 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     let (cpuid, cpuid_missing) = cpuid_for(fs, live, arch_word, &cpu);
     // Where this Linux runs: hypervisors and containers, systemd-detect-virt's order.
     let release = kernel.release.get().cloned();
-    let virt = virt::detect(fs, &cpu, cpuid.as_ref(), release.as_deref(), &mut notes);
+    let modules = kernel.modules.get();
+    let virt = virt::detect(
+        fs,
+        &cpu,
+        cpuid.as_ref(),
+        release.as_deref(),
+        modules,
+        &mut notes,
+    );
     // The paths and tools the table names, and the invoking user.
     let paths = system::existing(fs, &needs.paths);
     let tools = tools::find(fs, &live.path_dirs(), &needs.tools);

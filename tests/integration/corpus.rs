@@ -13,17 +13,7 @@ const NOT_IN_FILES: &[(&str, &str, &str)] = &[
     (
         "virt-what__kvm",
         "hypervisor",
-        "DMI says Bochs (QEMU's SeaBIOS), shared by QEMU/TCG, QEMU/KVM and Bochs; only the CPUID signature KVMKVMKVM says kvm",
-    ),
-    (
-        "virt-what__qemu",
-        "hypervisor",
-        "DMI says Bochs; only the CPUID signature (TCGTCGTCGTCG) says qemu",
-    ),
-    (
-        "virt-what__alibaba-cloud-arm",
-        "hypervisor",
-        "Alibaba Cloud DMI is in no detector's table; virt-what's kvm comes from its CPUID helper",
+        "the files say QEMU (cpuinfo model \"QEMU Virtual CPU\", DMI Bochs), the same as virt-what's qemu case; only the CPUID signature KVMKVMKVM says kvm",
     ),
     (
         "virt-what__docker",

@@ -272,10 +272,35 @@ fn garbage_live_file_is_an_error_not_an_abort() {
 }
 
 #[test]
-fn empty_tree() {
+fn empty_or_unreadable_root_is_exit_2_naming_the_folder() {
+    use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().unwrap();
-    let v = judge(dir.path());
-    assert!(!v["errors"].as_array().unwrap().is_empty());
+    let out = bin().arg("--root").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&dir.path().display().to_string()) && err.contains("empty"),
+        "{err}"
+    );
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        let locked = dir.path().join("locked");
+        std::fs::create_dir(&locked).unwrap();
+        std::fs::write(locked.join("x"), "").unwrap();
+        std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let out = std::process::Command::new(bin_path())
+            .arg("--root")
+            .arg(&locked)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&locked.display().to_string()), "{err}");
+    }
 }
 
 #[test]

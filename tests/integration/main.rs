@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod cpuinfo;
 mod data;
+mod detection;
 mod facts;
 mod fixtures;
 mod fleet;

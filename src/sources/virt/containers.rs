@@ -2,9 +2,10 @@
 //! this Linux runs in.
 //!
 //! Reads `/proc/vz`, `/proc/bc` (OpenVZ), `VxID` in `/proc/self/status` and `/proc/virtual`
-//! (Linux-VServer), then the container markers in systemd's order: `/run/host/container-manager`,
-//! `/run/systemd/container`, `container=` in `/proc/1/environ`, `/run/.containerenv`,
-//! `/.dockerenv`, and the cgroup paths in `/proc/1/cgroup` and `/proc/self/cgroup`.
+//! (Linux-VServer; `s_context` before VServer 2.0), then the container markers in systemd's order:
+//! `/run/host/container-manager`, `/run/systemd/container`, `container=` in `/proc/1/environ`,
+//! `/run/.containerenv`, `/.dockerenv` (`/.dockerinit` before Docker 1.10), and the cgroup paths in
+//! `/proc/1/cgroup` and `/proc/self/cgroup`.
 
 use super::Found;
 use crate::host::{HostFs, ReadError};
@@ -28,9 +29,13 @@ pub fn roles(fs: &HostFs) -> Roles {
         (true, false) => "container",
         _ => "none",
     };
+    // `VxID` since VServer 2.0, `s_context` before it.
     let vxid = fs.read_string("/proc/self/status").ok().and_then(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("VxID:").map(|v| v.trim().to_string()))
+        s.lines().find_map(|l| {
+            l.strip_prefix("VxID:")
+                .or_else(|| l.strip_prefix("s_context:"))
+                .map(|v| v.trim().to_string())
+        })
     });
     let vserver = match vxid.as_deref() {
         Some("0") => "host",
@@ -52,13 +57,16 @@ pub fn detect(
     roles: &Roles,
     notes: &mut Notes,
 ) -> Option<Found> {
+    let mut oci = false;
     openvz(roles)
         .or_else(|| wsl(release))
         .or_else(|| manager_files(fs))
-        .or_else(|| pid1_environment(fs, notes))
+        .or_else(|| pid1_environment(fs, &mut oci, notes))
         .or_else(|| marker_files(fs))
         .or_else(|| cgroup_paths(fs))
         .or_else(|| vserver(roles))
+        // `container=oci` names no manager: when no marker told which, it is still a container.
+        .or_else(|| oci.then(|| Found::new("container-other", "/proc/1/environ container=oci")))
 }
 
 fn openvz(roles: &Roles) -> Option<Found> {
@@ -84,7 +92,7 @@ fn manager_files(fs: &HostFs) -> Option<Found> {
 }
 
 /// `container=` in PID 1's environment (readable by root or PID 1's user).
-fn pid1_environment(fs: &HostFs, notes: &mut Notes) -> Option<Found> {
+fn pid1_environment(fs: &HostFs, oci: &mut bool, notes: &mut Notes) -> Option<Found> {
     let env = match fs.read("/proc/1/environ") {
         Ok(env) => env,
         Err(ReadError::PermissionDenied(_)) => {
@@ -99,8 +107,9 @@ fn pid1_environment(fs: &HostFs, notes: &mut Notes) -> Option<Found> {
     let env = String::from_utf8_lossy(&env);
     let v = env
         .split('\0')
-        .find_map(|kv| kv.strip_prefix("container="))
-        .filter(|v| !v.is_empty() && *v != "oci")?;
+        .find_map(|kv| kv.strip_prefix("container="))?;
+    *oci = v == "oci";
+    let v = Some(v).filter(|v| !v.is_empty() && *v != "oci")?;
     Some(Found::new(
         container_word(v),
         format!("/proc/1/environ container={v}"),
@@ -113,6 +122,10 @@ fn marker_files(fs: &HostFs) -> Option<Found> {
     }
     if fs.exists("/.dockerenv") {
         return Some(Found::new("docker", "/.dockerenv exists"));
+    }
+    // Docker before 1.10 (virt-what, Ohai).
+    if fs.exists("/.dockerinit") {
+        return Some(Found::new("docker", "/.dockerinit exists"));
     }
     None
 }

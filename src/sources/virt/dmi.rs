@@ -1,7 +1,8 @@
 //! DMI (SMBIOS) strings: who made the (virtual) machine.
 //!
 //! Reads `/sys/class/dmi/id/{product_name,sys_vendor,board_vendor,bios_vendor,product_version}`
-//! and matches systemd's vendor table, virt-what's Hyper-V rule and the AWS bare-metal exception.
+//! and matches systemd's vendor table (with the KVM-based platforms virt-what and Ohai know),
+//! virt-what's Hyper-V rule and the AWS bare-metal exception.
 
 use super::Found;
 use crate::host::HostFs;
@@ -33,6 +34,13 @@ const DMI_VENDORS: &[(&str, &str)] = &[
     ("Hyper-V", "microsoft"),
     ("Apple Virtualization", "apple"),
     ("Google Compute Engine", "google"),
+    // KVM-based platforms that virt-what and Ohai name, and systemd's table does not.
+    ("oVirt", "kvm"),
+    ("RHEV Hypervisor", "kvm"),
+    ("Red Hat Enterprise Virtualization", "kvm"),
+    ("Alibaba Cloud", "kvm"),
+    ("Nutanix", "kvm"),
+    ("UpCloud", "kvm"),
 ];
 
 /// What DMI says.

@@ -2,9 +2,12 @@
 //!
 //! Follows systemd-detect-virt's order and tie-breaks (`src/basic/virt.c`), then adds what lscpu
 //! and virt-what see and systemd does not (s390 LPARs, POWER LPARs from `lparcfg`, QEMU-emulated
-//! POWER, hypervisor PCI devices). Each kind of evidence has its module and its check here; the
-//! files each reads are in its module's documentation. Besides them: `/proc/bus/pci/devices`.
+//! POWER, hypervisor PCI devices, QEMU's CPU models, guest drivers, Hyper-V's KVP pool, SPARC
+//! LDoms). Each kind of evidence has its module and its check here; the files each reads are in its
+//! module's documentation. Besides them: `/proc/bus/pci/devices`, `/var/lib/hyperv/.kvp_pool_3`,
+//! `/dev/mdesc` and `/sys/class/vlds` (SPARC).
 
+mod checks;
 pub mod containers;
 pub mod devicetree;
 pub mod dmi;
@@ -13,7 +16,7 @@ pub mod s390;
 pub mod xen;
 
 use super::cpu::CpuInfo;
-use super::cpuid::{CpuidFacts, hypervisor_word};
+use super::cpuid::CpuidFacts;
 use super::{Notes, Reading};
 use crate::host::HostFs;
 use xen::XenRole;
@@ -107,6 +110,9 @@ struct Evidence<'a> {
     s390: s390::S390,
     power: power::Power,
     pci: Option<(&'static str, String)>,
+    modules: Option<&'a std::collections::BTreeSet<String>>,
+    hyperv_kvp: bool,
+    ldoms: Option<&'static str>,
 }
 
 /// Detect the hypervisor, the container and the layers. `release` is the kernel release if known.
@@ -115,9 +121,11 @@ pub fn detect(
     cpu: &CpuInfo,
     cpuid: Option<&CpuidFacts>,
     release: Option<&str>,
+    modules: Option<&std::collections::BTreeSet<String>>,
     notes: &mut Notes,
 ) -> Virt {
     let dt = devicetree::read(fs);
+    let sparc = cpu.arch.as_deref().is_some_and(|a| a.starts_with("sparc"));
     let e = Evidence {
         cpu,
         cpuid,
@@ -126,7 +134,16 @@ pub fn detect(
         power: power::read(fs, cpu, &dt),
         dt,
         s390: s390::read(fs),
-        pci: pci_vendor(fs),
+        pci: checks::pci_vendor(fs),
+        modules,
+        hyperv_kvp: fs.exists("/var/lib/hyperv/.kvp_pool_3"),
+        ldoms: (sparc && fs.exists("/dev/mdesc")).then(|| {
+            if fs.exists("/sys/class/vlds/ctrl") && fs.exists("/sys/class/vlds/sp") {
+                "control"
+            } else {
+                "guest"
+            }
+        }),
     };
     let dom0 = e.xen.role == Some(XenRole::Dom0);
     let mut layers = Vec::new();
@@ -137,15 +154,24 @@ pub fn detect(
             "Xen control domain (dom0): this Linux controls the Xen hypervisor",
         ));
     }
-    let hypervisor = match hypervisor(&e) {
+    let hypervisor = match checks::hypervisor(&e) {
         Some(f) => {
-            // An s390 guest of z/VM or KVM inside an LPAR: the LPAR is the outer layer.
-            if e.s390.vm.is_some() && e.s390.in_lpar() && f.word != "lpar" {
-                layers.push(Layer::new(
-                    LayerKind::Hypervisor,
-                    "lpar",
-                    "/proc/sysinfo LPAR lines",
-                ));
+            // An s390 guest of z/VM or KVM inside an LPAR: the LPAR, then every control program
+            // beneath the innermost one, are the outer layers.
+            if e.s390.vm.is_some() && f.word != "lpar" {
+                if e.s390.in_lpar() {
+                    layers.push(Layer::new(
+                        LayerKind::Hypervisor,
+                        "lpar",
+                        "/proc/sysinfo LPAR lines",
+                    ));
+                }
+                let outer = e.s390.layers.iter().filter(|l| *l != "LPAR");
+                for cp in outer.clone().take(outer.count().saturating_sub(1)) {
+                    let word = if cp.starts_with("z/VM") { "zvm" } else { "kvm" };
+                    let why = format!("/proc/sysinfo control program {cp:?} beneath VM00");
+                    layers.push(Layer::new(LayerKind::Hypervisor, word, why));
+                }
             }
             let source = f.evidence.join("; ");
             if f.word != "none" {
@@ -229,199 +255,4 @@ pub fn detect(
             "/proc/self/status VxID, /proc/virtual",
         ),
     }
-}
-
-/// The innermost hypervisor, systemd's order first, then what lscpu and virt-what also read.
-fn hypervisor(e: &Evidence) -> Option<Found> {
-    dmi_decisive(e)
-        .or_else(|| uml(e))
-        .or_else(|| xen_guest(e))
-        .or_else(|| cpuid_signature(e))
-        .or_else(|| dmi_other(e))
-        .or_else(|| sys_hypervisor(e))
-        .or_else(|| devicetree_hypervisor(e))
-        .or_else(|| powervm_devicetree(e))
-        .or_else(|| qemu_devicetree(e))
-        .or_else(|| s390_control_program(e))
-        // Beyond systemd.
-        .or_else(|| s390_lpar(e))
-        .or_else(|| power_qemu(e))
-        .or_else(|| power_lpar(e))
-        .or_else(|| pci_device(e))
-        .or_else(|| hyperv_cpuid(e))
-        .or_else(|| cpuinfo_flag(e))
-}
-
-/// DMI vendors that win over CPUID (systemd: they run on KVM or Xen but are their own products).
-fn dmi_decisive(e: &Evidence) -> Option<Found> {
-    let h = e.dmi.hit.as_ref()?;
-    matches!(
-        h.word.as_str(),
-        "oracle" | "xen" | "amazon" | "parallels" | "google"
-    )
-    .then(|| h.clone())
-}
-
-fn uml(e: &Evidence) -> Option<Found> {
-    (e.cpu.vendor.as_deref() == Some("User Mode Linux"))
-        .then(|| Found::new("uml", "/proc/cpuinfo vendor_id = \"User Mode Linux\""))
-}
-
-fn xen_guest(e: &Evidence) -> Option<Found> {
-    (e.xen.role == Some(XenRole::DomU)).then(|| {
-        Found::new(
-            "xen",
-            "/proc/xen exists and this is not the control domain (domU)",
-        )
-    })
-}
-
-/// The CPUID hypervisor leaf (Hyper-V's is kept for later, as systemd does: other hypervisors
-/// offer its interface too).
-fn cpuid_signature(e: &Evidence) -> Option<Found> {
-    let c = e.cpuid.filter(|c| c.hypervisor)?;
-    let sig = c.signature.clone().unwrap_or_default();
-    match hypervisor_word(&sig) {
-        Some("microsoft") => None,
-        Some(w) => Some(Found::new(w, format!("CPUID 0x40000000 signature {sig:?}"))),
-        None => Some(Found::new(
-            "vm-other",
-            format!("CPUID hypervisor bit set, unknown signature {sig:?}"),
-        )),
-    }
-}
-
-fn hyperv_cpuid(e: &Evidence) -> Option<Found> {
-    let c = e.cpuid.filter(|c| c.hypervisor)?;
-    let sig = c.signature.clone().unwrap_or_default();
-    (hypervisor_word(&sig) == Some("microsoft"))
-        .then(|| Found::new("microsoft", format!("CPUID 0x40000000 signature {sig:?}")))
-}
-
-fn dmi_other(e: &Evidence) -> Option<Found> {
-    e.dmi.hit.clone().filter(|h| h.word != "none")
-}
-
-fn sys_hypervisor(e: &Evidence) -> Option<Found> {
-    let t = e.xen.hypervisor_type.as_ref()?;
-    if e.xen.role == Some(XenRole::Dom0) {
-        return None;
-    }
-    let w = if t == "xen" { "xen" } else { "vm-other" };
-    Some(Found::new(w, format!("/sys/hypervisor/type = {t:?}")))
-}
-
-fn devicetree_hypervisor(e: &Evidence) -> Option<Found> {
-    let c = e.dt.hypervisor.as_ref()?;
-    let w = if c.contains("linux,kvm") {
-        "kvm"
-    } else if c.contains("xen") {
-        "xen"
-    } else if c.contains("vmware") {
-        "vmware"
-    } else {
-        "vm-other"
-    };
-    Some(Found::new(
-        w,
-        format!("/proc/device-tree/hypervisor/compatible = {c:?}"),
-    ))
-}
-
-fn powervm_devicetree(e: &Evidence) -> Option<Found> {
-    (e.dt.partition && e.dt.hmc && !e.dt.qemu_graphics).then(|| {
-        Found::new(
-            "powervm",
-            "/proc/device-tree/ibm,partition-name and hmc-managed? present",
-        )
-    })
-}
-
-fn qemu_devicetree(e: &Evidence) -> Option<Found> {
-    let pseries =
-        e.dt.compatible
-            .as_deref()
-            .is_some_and(|c| c.contains("qemu,pseries"));
-    (e.dt.fw_cfg || pseries).then(|| {
-        Found::new(
-            "qemu",
-            "/proc/device-tree has a fw-cfg node or compatible qemu,pseries",
-        )
-    })
-}
-
-fn s390_control_program(e: &Evidence) -> Option<Found> {
-    let (k, cp) = e.s390.vm.as_ref()?;
-    let w = if cp.split_whitespace().next() == Some("z/VM") {
-        "zvm"
-    } else {
-        "kvm"
-    };
-    Some(Found::new(w, format!("/proc/sysinfo {k}: {cp}")))
-}
-
-fn s390_lpar(e: &Evidence) -> Option<Found> {
-    e.s390.in_lpar().then(|| {
-        Found::new(
-            "lpar",
-            "/proc/sysinfo has LPAR lines and no VM level (PR/SM)",
-        )
-    })
-}
-
-fn power_qemu(e: &Evidence) -> Option<Found> {
-    (e.cpu.platform.as_deref() == Some("pSeries") && e.power.qemu).then(|| {
-        Found::new(
-            "kvm",
-            "/proc/cpuinfo platform pSeries, machine emulated by qemu",
-        )
-    })
-}
-
-fn power_lpar(e: &Evidence) -> Option<Found> {
-    let kind = e.power.lpar?;
-    Some(Found::new(
-        "powervm",
-        format!("{}: POWER LPAR ({kind})", e.power.source),
-    ))
-}
-
-fn pci_device(e: &Evidence) -> Option<Found> {
-    let (w, id) = e.pci.as_ref()?;
-    (e.xen.role != Some(XenRole::Dom0)).then(|| {
-        Found::new(
-            w,
-            format!("/proc/bus/pci/devices lists virtual hardware {id}"),
-        )
-    })
-}
-
-fn cpuinfo_flag(e: &Evidence) -> Option<Found> {
-    e.cpu.flags.contains("hypervisor").then(|| {
-        Found::new(
-            "vm-other",
-            "/proc/cpuinfo has the hypervisor flag, no vendor identified",
-        )
-    })
-}
-
-/// PCI vendor ids of virtual hardware (as lscpu reads them).
-const PCI_VENDORS: &[(&str, &str)] = &[
-    ("5853", "xen"),
-    ("1414", "microsoft"),
-    ("15ad", "vmware"),
-    ("80ee", "oracle"),
-];
-
-/// The first PCI device whose vendor makes virtual hardware: its word and id.
-fn pci_vendor(fs: &HostFs) -> Option<(&'static str, String)> {
-    let text = fs.read_string("/proc/bus/pci/devices").ok()?;
-    text.lines().find_map(|l| {
-        let id = l.split_whitespace().nth(1)?;
-        let vendor = id.get(..4)?.to_ascii_lowercase();
-        PCI_VENDORS
-            .iter()
-            .find(|(v, _)| *v == vendor)
-            .map(|(_, w)| (*w, id.to_string()))
-    })
 }

@@ -59,27 +59,3 @@ pub fn parse_lparcfg(text: &str) -> &'static str {
         None => "yes",
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn lparcfg_modes() {
-        assert_eq!(
-            parse_lparcfg("lparcfg 1.9\nshared_processor_mode=1\n"),
-            "shared"
-        );
-        assert_eq!(parse_lparcfg("shared_processor_mode=0"), "dedicated");
-        assert_eq!(parse_lparcfg(""), "yes");
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(crate::proptest_cases()))]
-        #[test]
-        fn lparcfg_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = parse_lparcfg(&String::from_utf8_lossy(&bytes));
-        }
-    }
-}

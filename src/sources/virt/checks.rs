@@ -1,0 +1,255 @@
+//! The checks for a hypervisor beneath this Linux: one short function per signature, tried in the
+//! order [`hypervisor`] lists (systemd-detect-virt's, then what lscpu, virt-what and Ohai also
+//! read). Reads `/proc/bus/pci/devices`; the other evidence was read by the sibling modules.
+
+use super::xen::XenRole;
+use super::{Evidence, Found};
+use crate::host::HostFs;
+use crate::sources::cpuid::hypervisor_word;
+
+/// The innermost hypervisor, systemd's order first, then what lscpu and virt-what also read.
+pub(super) fn hypervisor(e: &Evidence) -> Option<Found> {
+    dmi_decisive(e)
+        .or_else(|| uml(e))
+        .or_else(|| xen_guest(e))
+        .or_else(|| cpuid_signature(e))
+        .or_else(|| cpu_model(e))
+        .or_else(|| dmi_other(e))
+        .or_else(|| sys_hypervisor(e))
+        .or_else(|| devicetree_hypervisor(e))
+        .or_else(|| powervm_devicetree(e))
+        .or_else(|| qemu_devicetree(e))
+        .or_else(|| s390_control_program(e))
+        // Beyond systemd.
+        .or_else(|| s390_lpar(e))
+        .or_else(|| power_qemu(e))
+        .or_else(|| power_lpar(e))
+        .or_else(|| pci_device(e))
+        .or_else(|| guest_driver(e))
+        .or_else(|| hyperv_kvp(e))
+        .or_else(|| ldoms(e))
+        .or_else(|| hyperv_cpuid(e))
+        .or_else(|| cpuinfo_flag(e))
+}
+
+/// QEMU's built-in CPU models: `kvm64` is "Common KVM processor", TCG's default "QEMU Virtual
+/// CPU" (virt-what and Ohai read them; a DMI that says only Bochs cannot tell these apart).
+fn cpu_model(e: &Evidence) -> Option<Found> {
+    let model = e.cpu.model.as_deref()?;
+    let word = if model.contains("Common KVM processor")
+        || model.contains("Common 32-bit KVM processor")
+    {
+        "kvm"
+    } else if model.contains("QEMU Virtual CPU") {
+        "qemu"
+    } else {
+        return None;
+    };
+    Some(Found::new(
+        word,
+        format!("/proc/cpuinfo model name {model:?}"),
+    ))
+}
+
+/// A hypervisor's guest driver loaded (VirtualBox's `vboxguest`, as Ohai reads it).
+fn guest_driver(e: &Evidence) -> Option<Found> {
+    e.modules?.contains("vboxguest").then(|| {
+        Found::new(
+            "oracle",
+            "kernel module vboxguest (VirtualBox guest additions) loaded",
+        )
+    })
+}
+
+/// Hyper-V's key-value exchange pool, which its guest daemon keeps (Ohai).
+fn hyperv_kvp(e: &Evidence) -> Option<Found> {
+    e.hyperv_kvp.then(|| {
+        Found::new(
+            "microsoft",
+            "/var/lib/hyperv/.kvp_pool_3 exists (Hyper-V KVP daemon)",
+        )
+    })
+}
+
+/// SPARC Logical Domains: the machine description device (virt-what).
+fn ldoms(e: &Evidence) -> Option<Found> {
+    let role = e.ldoms?;
+    Some(Found::new(
+        "ldoms",
+        format!("/dev/mdesc exists on SPARC: a logical domain ({role})"),
+    ))
+}
+
+/// DMI vendors that win over CPUID (systemd: they run on KVM or Xen but are their own products).
+fn dmi_decisive(e: &Evidence) -> Option<Found> {
+    let h = e.dmi.hit.as_ref()?;
+    matches!(
+        h.word.as_str(),
+        "oracle" | "xen" | "amazon" | "parallels" | "google"
+    )
+    .then(|| h.clone())
+}
+
+fn uml(e: &Evidence) -> Option<Found> {
+    (e.cpu.vendor.as_deref() == Some("User Mode Linux"))
+        .then(|| Found::new("uml", "/proc/cpuinfo vendor_id = \"User Mode Linux\""))
+}
+
+fn xen_guest(e: &Evidence) -> Option<Found> {
+    (e.xen.role == Some(XenRole::DomU)).then(|| {
+        Found::new(
+            "xen",
+            "/proc/xen exists and this is not the control domain (domU)",
+        )
+    })
+}
+
+/// The CPUID hypervisor leaf (Hyper-V's is kept for later, as systemd does: other hypervisors
+/// offer its interface too).
+fn cpuid_signature(e: &Evidence) -> Option<Found> {
+    let c = e.cpuid.filter(|c| c.hypervisor)?;
+    let sig = c.signature.clone().unwrap_or_default();
+    match hypervisor_word(&sig) {
+        Some("microsoft") => None,
+        Some(w) => Some(Found::new(w, format!("CPUID 0x40000000 signature {sig:?}"))),
+        None => Some(Found::new(
+            "vm-other",
+            format!("CPUID hypervisor bit set, unknown signature {sig:?}"),
+        )),
+    }
+}
+
+fn hyperv_cpuid(e: &Evidence) -> Option<Found> {
+    let c = e.cpuid.filter(|c| c.hypervisor)?;
+    let sig = c.signature.clone().unwrap_or_default();
+    (hypervisor_word(&sig) == Some("microsoft"))
+        .then(|| Found::new("microsoft", format!("CPUID 0x40000000 signature {sig:?}")))
+}
+
+fn dmi_other(e: &Evidence) -> Option<Found> {
+    e.dmi.hit.clone().filter(|h| h.word != "none")
+}
+
+fn sys_hypervisor(e: &Evidence) -> Option<Found> {
+    let t = e.xen.hypervisor_type.as_ref()?;
+    if e.xen.role == Some(XenRole::Dom0) {
+        return None;
+    }
+    let w = if t == "xen" { "xen" } else { "vm-other" };
+    Some(Found::new(w, format!("/sys/hypervisor/type = {t:?}")))
+}
+
+fn devicetree_hypervisor(e: &Evidence) -> Option<Found> {
+    let c = e.dt.hypervisor.as_ref()?;
+    let w = if c.contains("linux,kvm") {
+        "kvm"
+    } else if c.contains("xen") {
+        "xen"
+    } else if c.contains("vmware") {
+        "vmware"
+    } else {
+        "vm-other"
+    };
+    Some(Found::new(
+        w,
+        format!("/proc/device-tree/hypervisor/compatible = {c:?}"),
+    ))
+}
+
+fn powervm_devicetree(e: &Evidence) -> Option<Found> {
+    (e.dt.partition && e.dt.hmc && !e.dt.qemu_graphics).then(|| {
+        Found::new(
+            "powervm",
+            "/proc/device-tree/ibm,partition-name and hmc-managed? present",
+        )
+    })
+}
+
+fn qemu_devicetree(e: &Evidence) -> Option<Found> {
+    let pseries =
+        e.dt.compatible
+            .as_deref()
+            .is_some_and(|c| c.contains("qemu,pseries"));
+    (e.dt.fw_cfg || pseries).then(|| {
+        Found::new(
+            "qemu",
+            "/proc/device-tree has a fw-cfg node or compatible qemu,pseries",
+        )
+    })
+}
+
+fn s390_control_program(e: &Evidence) -> Option<Found> {
+    let (k, cp) = e.s390.vm.as_ref()?;
+    let w = if cp.split_whitespace().next() == Some("z/VM") {
+        "zvm"
+    } else {
+        "kvm"
+    };
+    Some(Found::new(w, format!("/proc/sysinfo {k}: {cp}")))
+}
+
+fn s390_lpar(e: &Evidence) -> Option<Found> {
+    e.s390.in_lpar().then(|| {
+        Found::new(
+            "lpar",
+            "/proc/sysinfo has LPAR lines and no VM level (PR/SM)",
+        )
+    })
+}
+
+fn power_qemu(e: &Evidence) -> Option<Found> {
+    (e.cpu.platform.as_deref() == Some("pSeries") && e.power.qemu).then(|| {
+        Found::new(
+            "kvm",
+            "/proc/cpuinfo platform pSeries, machine emulated by qemu",
+        )
+    })
+}
+
+fn power_lpar(e: &Evidence) -> Option<Found> {
+    let kind = e.power.lpar?;
+    Some(Found::new(
+        "powervm",
+        format!("{}: POWER LPAR ({kind})", e.power.source),
+    ))
+}
+
+fn pci_device(e: &Evidence) -> Option<Found> {
+    let (w, id) = e.pci.as_ref()?;
+    (e.xen.role != Some(XenRole::Dom0)).then(|| {
+        Found::new(
+            w,
+            format!("/proc/bus/pci/devices lists virtual hardware {id}"),
+        )
+    })
+}
+
+fn cpuinfo_flag(e: &Evidence) -> Option<Found> {
+    e.cpu.flags.contains("hypervisor").then(|| {
+        Found::new(
+            "vm-other",
+            "/proc/cpuinfo has the hypervisor flag, no vendor identified",
+        )
+    })
+}
+
+/// PCI vendor ids of virtual hardware (as lscpu reads them).
+const PCI_VENDORS: &[(&str, &str)] = &[
+    ("5853", "xen"),
+    ("1414", "microsoft"),
+    ("15ad", "vmware"),
+    ("80ee", "oracle"),
+];
+
+/// The first PCI device whose vendor makes virtual hardware: its word and id.
+pub(super) fn pci_vendor(fs: &HostFs) -> Option<(&'static str, String)> {
+    let text = fs.read_string("/proc/bus/pci/devices").ok()?;
+    text.lines().find_map(|l| {
+        let id = l.split_whitespace().nth(1)?;
+        let vendor = id.get(..4)?.to_ascii_lowercase();
+        PCI_VENDORS
+            .iter()
+            .find(|(v, _)| *v == vendor)
+            .map(|(_, w)| (*w, id.to_string()))
+    })
+}
