@@ -10,9 +10,10 @@ use virtprobe::report::{Role, Verdict};
 #[test]
 fn text_report_snapshots() {
     for name in fixture_names() {
-        let r = report(&fixture(&name));
-        let t = text(&r).replace(&fixture(&name).display().to_string(), "<fixture>");
-        insta::assert_snapshot!(format!("report-{name}"), t);
+        // The checkout's path would change where the header wraps; the snapshot names no path.
+        let mut r = report(&fixture(&name));
+        r.root = "<fixture>".into();
+        insta::assert_snapshot!(format!("report-{name}"), text(&r));
     }
 }
 
@@ -33,7 +34,8 @@ fn text_fits_the_width_without_cutting_words() {
     };
     for width in [80, 120] {
         for name in fixture_names() {
-            let r = report(&fixture(&name));
+            let mut r = report(&fixture(&name));
+            r.root = "<fixture>".into();
             let ctx = Context {
                 columns: width,
                 all: true,
@@ -68,10 +70,8 @@ fn text_fits_the_width_without_cutting_words() {
                 }
             }
             if ["intel-vtx", "docker-container"].contains(&name.as_str()) {
-                let t = texts[0].replace(&fixture(&name).display().to_string(), "<fixture>");
-                insta::assert_snapshot!(format!("report-{name}-{width}-all"), t);
-                let e = texts[1].replace(&fixture(&name).display().to_string(), "<fixture>");
-                insta::assert_snapshot!(format!("explain-kvm-{name}-{width}"), e);
+                insta::assert_snapshot!(format!("report-{name}-{width}-all"), texts[0]);
+                insta::assert_snapshot!(format!("explain-kvm-{name}-{width}"), texts[1]);
                 insta::assert_snapshot!(format!("advise-windows-{name}-{width}"), texts[2]);
             }
         }
