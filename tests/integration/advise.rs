@@ -2,19 +2,6 @@
 
 use crate::util::*;
 
-fn advise(host: &str, args: &[&str]) -> serde_json::Value {
-    let out = bin()
-        .arg("--root")
-        .arg(fixture(host))
-        .arg("advise")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    succeeded(&out);
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 fn ids(v: &serde_json::Value) -> Vec<String> {
     v["recommendations"]
         .as_array()
@@ -26,7 +13,7 @@ fn ids(v: &serde_json::Value) -> Vec<String> {
 
 #[test]
 fn windows_guest_on_a_vt_host_gets_kvm_first() {
-    let v = advise("intel-vtx", &["--guest-os", "windows"]);
+    let v = advise_json("intel-vtx", &["--guest-os", "windows"]);
     assert_eq!(ids(&v)[0], "kvm", "{v:#}");
     assert!(v["blocked_best"].is_null());
     let excluded = v["excluded"].to_string();
@@ -38,7 +25,7 @@ fn windows_guest_on_a_vt_host_gets_kvm_first() {
 
 #[test]
 fn no_vt_host_gets_qemu_tcg_and_why() {
-    let v = advise("x86-no-vt", &["--isolation", "hardware"]);
+    let v = advise_json("x86-no-vt", &["--isolation", "hardware"]);
     let ids = ids(&v);
     assert!(ids[0].starts_with("qemu"), "{ids:?}");
     for hw in [
@@ -68,7 +55,7 @@ fn no_vt_host_gets_qemu_tcg_and_why() {
 
 #[test]
 fn foreign_guest_architecture_gets_qemu_first() {
-    let v = advise("intel-vtx", &["--guest-arch", "aarch64"]);
+    let v = advise_json("intel-vtx", &["--guest-arch", "aarch64"]);
     let ids = ids(&v);
     assert!(ids[0] == "qemu" || ids[0] == "qemu-tcg", "{ids:?}");
     assert!(ids.iter().all(|i| i.starts_with("qemu")), "{ids:?}");
@@ -77,14 +64,14 @@ fn foreign_guest_architecture_gets_qemu_first() {
 
 #[test]
 fn process_isolation_gets_containers_first() {
-    let v = advise("intel-vtx", &["--isolation", "process"]);
+    let v = advise_json("intel-vtx", &["--isolation", "process"]);
     assert_eq!(ids(&v)[0], "lxc", "{v:#}");
 }
 
 #[test]
 fn no_root_keeps_only_rootless_options() {
     let table = virtprobe::rules::Table::embedded().unwrap();
-    let v = advise("intel-vtx", &["--need", "no-root"]);
+    let v = advise_json("intel-vtx", &["--need", "no-root"]);
     let ids = ids(&v);
     assert!(!ids.is_empty());
     for id in &ids {
@@ -103,7 +90,7 @@ fn no_root_keeps_only_rootless_options() {
 
 #[test]
 fn fixable_best_option_is_named_first() {
-    let v = advise("intel-vt-disabled", &["--guest-os", "windows"]);
+    let v = advise_json("intel-vt-disabled", &["--guest-os", "windows"]);
     assert_eq!(v["blocked_best"]["id"], "kvm", "{v:#}");
     assert!(
         v["blocked_best"]["steps"]
@@ -121,7 +108,7 @@ fn fixable_best_option_is_named_first() {
         text.starts_with("First: KVM would be the best fit here"),
         "{text}"
     );
-    let v = advise("amd-svm-no-access", &["--guest-os", "windows"]);
+    let v = advise_json("amd-svm-no-access", &["--guest-os", "windows"]);
     assert_eq!(v["blocked_best"]["id"], "kvm", "{v:#}");
     assert!(
         v["blocked_best"]["steps"]

@@ -19,16 +19,7 @@ fn reason<'a>(r: &'a Report, id: &str, req: &str) -> &'a virtprobe::report::Reas
 }
 
 fn advise_first(host: &str, args: &[&str]) -> (serde_json::Value, String) {
-    let out = bin()
-        .arg("--root")
-        .arg(fixture(host))
-        .arg("advise")
-        .args(args)
-        .arg("--json")
-        .output()
-        .unwrap();
-    succeeded(&out);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = advise_json(host, args);
     let first = v["recommendations"][0]["id"]
         .as_str()
         .unwrap_or("")

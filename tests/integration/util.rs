@@ -76,6 +76,20 @@ pub fn succeeded(out: &std::process::Output) {
     );
 }
 
+/// `virtprobe --root FIXTURE advise ARGS --json`, which must succeed, parsed.
+pub fn advise_json(host: &str, args: &[&str]) -> serde_json::Value {
+    let out = bin()
+        .arg("--root")
+        .arg(fixture(host))
+        .arg("advise")
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    succeeded(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// One technology of a JSON report.
 pub fn tech<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["technologies"]
