@@ -283,8 +283,7 @@ fn empty_or_unreadable_root_is_exit_2_naming_the_folder() {
         err.contains(&dir.path().display().to_string()) && err.contains("empty"),
         "{err}"
     );
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if is_root() {
         let locked = dir.path().join("locked");
         std::fs::create_dir(&locked).unwrap();
         std::fs::write(locked.join("x"), "").unwrap();
@@ -326,8 +325,8 @@ fn unreadable_file() {
     .unwrap();
     let mut cmd = std::process::Command::new(bin_path());
     cmd.arg("--root").arg(dir.path()).arg("--json");
-    // SAFETY: geteuid cannot fail. Root reads files whatever their mode, so drop to nobody.
-    if unsafe { libc::geteuid() } == 0 {
+    // Root reads files whatever their mode, so drop to nobody.
+    if is_root() {
         cmd.uid(65534).gid(65534);
     }
     let out = cmd.output().unwrap();

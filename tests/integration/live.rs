@@ -44,7 +44,7 @@ fn live_report_is_whole() {
 #[test]
 fn unprivileged_run_gives_a_full_report() {
     use std::os::unix::process::CommandExt;
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         eprintln!("skipped: this test drops from root to nobody");
         return;
     }

@@ -99,8 +99,7 @@ fn sigkill_never_leaves_a_truncated_status() {
 
 #[test]
 fn read_only_status_folder_keeps_running_with_a_clear_error() {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         eprintln!("skipped: mounting a read-only tmpfs needs root");
         return;
     }

@@ -107,3 +107,16 @@ pub fn proptest_cases() -> u32 {
         .and_then(|c| c.parse().ok())
         .unwrap_or(256)
 }
+
+/// Whether the tests run as root (some mount, bind or drop to `nobody`, and skip otherwise).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Whether a command is on `PATH`.
+pub fn have(cmd: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {cmd} >/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
