@@ -204,8 +204,7 @@ fn a_second_service_on_the_same_files_stops_at_once() {
     let second = serve().wait_with_output().unwrap();
     let took = started.elapsed();
     assert!(reader.join().unwrap() > 100);
-    // SAFETY: kill with a valid pid.
-    unsafe { libc::kill(first.id() as i32, libc::SIGTERM) };
+    signal(&first, rustix::process::Signal::TERM);
     assert!(first.wait().unwrap().success());
     assert_eq!(second.status.code(), Some(2));
     assert!(took < Duration::from_secs(1), "took {took:?}");
@@ -308,10 +307,9 @@ fn hostile_data_files_are_refused_quickly() {
     }
     std::fs::remove_file(&good).unwrap();
     std::fs::rename(&fifo, &good).unwrap();
-    // SAFETY: kill with a valid pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    signal(&child, rustix::process::Signal::HUP);
     std::thread::sleep(Duration::from_millis(300));
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    signal(&child, rustix::process::Signal::TERM);
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         assert!(

@@ -22,8 +22,7 @@ fn serve(root: &Path, dir: &Path, interval: &str, extra: &[&str]) -> Child {
 }
 
 fn stop(mut child: Child) -> String {
-    // SAFETY: kill with a valid pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    signal(&child, rustix::process::Signal::TERM);
     let started = Instant::now();
     let status = child.wait().unwrap();
     assert!(

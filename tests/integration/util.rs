@@ -120,3 +120,8 @@ pub fn have(cmd: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Send a signal to a child process (`Signal::TERM`, `Signal::HUP`…).
+pub fn signal(child: &std::process::Child, sig: rustix::process::Signal) {
+    rustix::process::kill_process(rustix::process::Pid::from_child(child), sig).unwrap();
+}
