@@ -24,6 +24,12 @@ fn header(out: &mut dyn Write, name: &str, kind: &str, help: &str) -> io::Result
     writeln!(out, "# TYPE {name} {kind}")
 }
 
+/// A metric with no labels: its header and its one sample.
+fn single(out: &mut dyn Write, name: &str, kind: &str, help: &str, v: f64) -> io::Result<()> {
+    header(out, name, kind, help)?;
+    writeln!(out, "{name} {v}")
+}
+
 /// Prometheus textfile metrics.
 pub struct Prometheus;
 
@@ -76,52 +82,40 @@ impl Render for Prometheus {
                 )?;
             }
         }
-        header(
-            out,
-            "virtprobe_probe_errors",
-            "gauge",
-            "Number of host facts that could not be read.",
-        )?;
-        writeln!(out, "virtprobe_probe_errors {}", r.errors.len())?;
-        if let Some(d) = ctx.duration {
-            header(
-                out,
+        let errors = r.errors.len() as f64;
+        let help = "Number of host facts that could not be read.";
+        single(out, "virtprobe_probe_errors", "gauge", help, errors)?;
+        // The service's own figures; absent from a one-shot `--format prometheus`.
+        let service = [
+            (
                 "virtprobe_probe_duration_seconds",
                 "gauge",
                 "How long the last probe took.",
-            )?;
-            writeln!(out, "virtprobe_probe_duration_seconds {}", d.as_secs_f64())?;
-        }
-        if let Some(n) = ctx.probes {
-            header(
-                out,
+                ctx.duration.map(|d| d.as_secs_f64()),
+            ),
+            (
                 "virtprobe_probes_total",
                 "counter",
                 "Probes since the service started.",
-            )?;
-            writeln!(out, "virtprobe_probes_total {n}")?;
-        }
-        if let Some(n) = ctx.verdict_changes {
-            header(
-                out,
+                ctx.probes.map(|n| n as f64),
+            ),
+            (
                 "virtprobe_verdict_changes_total",
                 "counter",
                 "Technology verdicts that changed since the service started.",
-            )?;
-            writeln!(out, "virtprobe_verdict_changes_total {n}")?;
-        }
-        if let Some(t) = ctx.finished {
-            header(
-                out,
+                ctx.verdict_changes.map(|n| n as f64),
+            ),
+            (
                 "virtprobe_last_success_timestamp_seconds",
                 "gauge",
                 "Unix time of the last completed probe.",
-            )?;
-            writeln!(
-                out,
-                "virtprobe_last_success_timestamp_seconds {:.3}",
-                unix_seconds(t)
-            )?;
+                ctx.finished.map(unix_seconds),
+            ),
+        ];
+        for (name, kind, help, value) in service {
+            if let Some(v) = value {
+                single(out, name, kind, help, v)?;
+            }
         }
         header(out, "virtprobe_info", "gauge", "Host facts as labels.")?;
         let h = &r.host;
