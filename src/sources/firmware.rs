@@ -152,7 +152,7 @@ fn classify_x86(cpu: &CpuInfo, cpuid: Option<&CpuidFacts>) -> Extension {
             (None, true) => found(
                 None,
                 Absent,
-                "neither /proc/cpuinfo nor CPUID shows vmx or svm; a hypervisor does not pass them through (no nested virtualization)",
+                "neither /proc/cpuinfo nor CPUID shows vmx or svm: the hypervisor does not show them to this guest",
             ),
             (None, false) => found(
                 None,
