@@ -9,6 +9,7 @@
 //! node-feature-discovery features; [`advise`] ranks the options for a workload; [`capture`] copies
 //! what the probe read; [`service`] keeps the outputs current.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod advise;
 pub mod capture;

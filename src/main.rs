@@ -1,6 +1,8 @@
 //! The `virtprobe` command: parse the arguments, run, map the outcome to an exit code
 //! (0 done, 1 a `check` not met, 2 an error).
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use std::io::IsTerminal;

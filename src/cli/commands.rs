@@ -43,24 +43,6 @@ fn probe(c: &Config, table: &Table) -> Result<Report> {
     Ok(virtprobe::report::run(&fs, live.as_ref(), table))
 }
 
-/// How many single-character edits make `a` into `b`.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(here + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
-}
-
 /// A technology by id, whatever its case; an unknown id gets the nearest ones suggested.
 fn find<'a>(report: &'a Report, id: &str) -> Result<&'a TechReport> {
     let wanted = id.to_lowercase();
@@ -70,7 +52,7 @@ fn find<'a>(report: &'a Report, id: &str) -> Result<&'a TechReport> {
     let mut near: Vec<(usize, &str)> = report
         .technologies
         .iter()
-        .map(|t| (distance(&wanted, &t.id), t.id.as_str()))
+        .map(|t| (strsim::levenshtein(&wanted, &t.id), t.id.as_str()))
         .filter(|(d, t)| *d <= 2 || t.starts_with(&wanted) || wanted.starts_with(t))
         .collect();
     near.sort();
@@ -258,15 +240,5 @@ fn need_word(n: Need) -> &'static str {
         Need::Hotplug => "hotplug",
         Need::LiveMigration => "live-migration",
         Need::NoRoot => "no-root",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn edit_distance() {
-        assert_eq!(super::distance("kvmm", "kvm"), 1);
-        assert_eq!(super::distance("", "abc"), 3);
-        assert_eq!(super::distance("lxc", "lxd"), 1);
     }
 }

@@ -184,11 +184,6 @@ impl HostFs {
         &self.root_path
     }
 
-    /// What the root stands for.
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
     /// True for the running host's own root `/`.
     pub fn is_live(&self) -> bool {
         self.mode == Mode::Live

@@ -219,7 +219,15 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
             c.virt_extension = Some("svm");
         }
     }
-    if c.count == 0 && (c.vendor.is_some() || !c.flags.is_empty() || c.arch.is_some()) {
+    // A file with no `processor` line still says what it says (a model name alone is a QEMU/KVM
+    // signature): it describes at least one CPU.
+    let said = c.vendor.is_some()
+        || c.model.is_some()
+        || !c.flags.is_empty()
+        || c.arch.is_some()
+        || c.platform.is_some()
+        || c.machine.is_some();
+    if c.count == 0 && said {
         c.count = 1;
     }
     c

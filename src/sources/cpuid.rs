@@ -13,8 +13,6 @@ use crate::host::live::Live;
 /// What CPUID says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CpuidFacts {
-    /// Vendor string (`GenuineIntel`, `AuthenticAMD`…).
-    pub vendor: String,
     /// Leaf 1 ECX bit 5.
     pub vmx: bool,
     /// Leaf 0x80000001 ECX bit 2 (AMD and Hygon only).
@@ -25,14 +23,13 @@ pub struct CpuidFacts {
     pub signature: Option<String>,
 }
 
-/// The leaves read, so a capture can record exactly those.
+/// The leaves read (0 and 0x80000000 give the highest standard and extended leaf, which
+/// raw-cpuid checks), so a capture can record exactly those.
 pub const LEAVES: &[(u32, u32)] = &[
     (0, 0),
     (1, 0),
-    (7, 0),
     (0x8000_0000, 0),
     (0x8000_0001, 0),
-    (0x8000_001F, 0),
     (0x4000_0000, 0),
 ];
 
@@ -49,10 +46,6 @@ pub fn read(live: &dyn Live) -> Option<CpuidFacts> {
         }
     };
     let cpuid = CpuId::with_cpuid_reader(reader);
-    let vendor = cpuid
-        .get_vendor_info()
-        .map(|v| v.as_str().to_string())
-        .unwrap_or_default();
     let feat = cpuid.get_feature_info();
     let vmx = feat.as_ref().is_some_and(|f| f.has_vmx());
     let hypervisor = feat.as_ref().is_some_and(|f| f.has_hypervisor());
@@ -72,7 +65,6 @@ pub fn read(live: &dyn Live) -> Option<CpuidFacts> {
         None
     };
     Some(CpuidFacts {
-        vendor,
         vmx,
         svm,
         hypervisor,

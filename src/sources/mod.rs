@@ -21,7 +21,7 @@ pub mod virt;
 use std::collections::BTreeSet;
 
 use crate::host::HostFs;
-use crate::host::live::{Live, UserInfo};
+use crate::host::live::Live;
 
 /// What the technology table asks the probe to look at, beyond the fixed sources.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -149,13 +149,6 @@ pub struct Probed {
     pub cgroups: cgroups::Cgroups,
     /// Gaps and privilege notes.
     pub notes: Notes,
-}
-
-impl Probed {
-    /// The invoking user, when known.
-    pub fn user(&self) -> Option<&UserInfo> {
-        self.system.user.as_ref()
-    }
 }
 
 /// Run every source, in this order (later sources use what earlier ones found).

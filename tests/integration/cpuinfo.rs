@@ -48,6 +48,10 @@ fn formats() {
     );
     assert_eq!(la.arch.as_deref(), Some("loongarch64"));
     assert_eq!(parse_cpuinfo("").count, 0);
+    // No `processor` line: what the file does say is kept (a model name is a QEMU signature).
+    let q = parse_cpuinfo("model name\t: QEMU Virtual CPU version 2.5+\n");
+    assert_eq!(q.model.as_deref(), Some("QEMU Virtual CPU version 2.5+"));
+    assert_eq!(q.count, 1);
     assert_eq!(parse_cpuinfo("\0\u{1}garbage:::\n").arch, None);
 }
 

@@ -176,7 +176,6 @@ mod cpuid {
         ]);
         let c = read(&d).unwrap();
         assert!(c.vmx && !c.svm && c.hypervisor);
-        assert_eq!(c.vendor, "GenuineIntel");
         assert_eq!(c.signature.as_deref(), Some("KVMKVMKVM"));
         assert_eq!(
             hypervisor_word(c.signature.as_deref().unwrap()),
