@@ -95,7 +95,7 @@ impl Render for Explain<'_> {
             };
             line(out, &format!("  [{mark}] "), &head)?;
             for e in &x.evidence {
-                line(out, "         ", &clean(e))?;
+                line(out, "         ", &clean(&e.to_string()))?;
             }
         }
         if !t.remediation.is_empty() {

@@ -2,7 +2,7 @@
 
 use super::{Reason, Role, TechReport, Verdict};
 use crate::facts::Facts;
-use crate::rules::{Class, Cond, Outcome, Requirement, Technology, eval, holds};
+use crate::rules::{Class, Cond, Evidence, Outcome, Requirement, Technology, eval, holds};
 
 /// The verdict a failure of this class gives.
 fn class_verdict(c: Class) -> Verdict {
@@ -22,12 +22,27 @@ fn dependency(d: &TechReport) -> Reason {
         Verdict::Unsupported => (Outcome::Fail, Class::Unsupported),
         Verdict::Unknown => (Outcome::Unknown, Class::HostChange),
     };
-    let evidence = std::iter::once(format!("{}: {} ({})", d.id, d.verdict.as_str(), d.summary))
+    // Its verdict, then what stands in its way: the evidence of its own requirements, and of a
+    // dependency of its own only the verdict line, so a chain of dependencies copies each line
+    // once, not once per path.
+    let head = Evidence::Depends {
+        id: d.id.clone(),
+        verdict: d.verdict.as_str(),
+        summary: d.summary.clone(),
+    };
+    let evidence = std::iter::once(head)
         .chain(
             d.reasons
                 .iter()
                 .filter(|x| matches!(x.result, Outcome::Fail | Outcome::Unknown))
-                .flat_map(|x| x.evidence.iter().cloned()),
+                .flat_map(|x| {
+                    let n = if x.is_dependency() {
+                        1
+                    } else {
+                        x.evidence.len()
+                    };
+                    x.evidence.iter().take(n).cloned()
+                }),
         )
         .collect();
     let message = if result == Outcome::Pass {
@@ -44,15 +59,15 @@ fn dependency(d: &TechReport) -> Reason {
     }
 }
 
-/// Judge one technology; `earlier` holds the technologies before it (for `depends`).
-pub fn judge(t: &Technology, facts: &Facts, earlier: &[TechReport]) -> TechReport {
+/// Judge one technology; `earlier` finds a technology judged before it (for `depends`).
+pub fn judge<'a>(
+    t: &Technology,
+    facts: &Facts,
+    earlier: impl Fn(&str) -> Option<&'a TechReport>,
+) -> TechReport {
     // Each reason with the fixes a failure of it suggests.
     let mut reasons: Vec<(Reason, Vec<String>)> = Vec::new();
-    for d in t
-        .depends
-        .iter()
-        .filter_map(|id| earlier.iter().find(|x| &x.id == id))
-    {
+    for d in t.depends.iter().filter_map(|id| earlier(id)) {
         reasons.push((dependency(d), d.remediation.clone()));
     }
     for r in &t.requires {
@@ -89,8 +104,7 @@ pub fn judge(t: &Technology, facts: &Facts, earlier: &[TechReport]) -> TechRepor
         .iter()
         .filter(|(x, _)| x.result == Outcome::NotTried)
         .flat_map(|(x, _)| x.evidence.iter())
-        .find_map(|e| e.split_once(": not tried here "))
-        .map(|(fact, why)| format!("{fact} {why}"));
+        .find_map(Evidence::not_tried);
     let summary = match (verdict, untried) {
         (Verdict::Ready, None) => t.ready.clone(),
         (Verdict::Ready, Some(what)) => {

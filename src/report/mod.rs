@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::facts::{Facts, Value};
 use crate::host::HostFs;
 use crate::host::live::{KvmOutcome, Live};
-use crate::rules::{Category, Class, Outcome, Status, Table, TableColumns};
+use crate::rules::{Category, Class, Evidence, Outcome, Status, Table, TableColumns};
 use crate::sources::{self, Probed};
 pub use judge::judge;
 
@@ -81,7 +81,7 @@ pub struct Reason {
     /// The requirement's reason.
     pub message: String,
     /// Facts read, with their sources and values.
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Evidence>,
 }
 
 /// One technology in the report.
@@ -228,6 +228,13 @@ pub struct Report {
     pub needs_privilege: Vec<String>,
 }
 
+impl Reason {
+    /// Whether it stands for a technology this one depends on.
+    pub fn is_dependency(&self) -> bool {
+        matches!(self.evidence.first(), Some(Evidence::Depends { .. }))
+    }
+}
+
 impl Report {
     /// A technology's entry.
     pub fn get(&self, id: &str) -> Option<&TechReport> {
@@ -258,9 +265,12 @@ pub fn run(fs: &HostFs, live: &dyn Live, table: &Table) -> Report {
 
 /// Judge the table on the probed facts.
 pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Report {
+    // Judged in table order; `depends` names technologies before, found by id in `index`.
     let mut technologies: Vec<TechReport> = Vec::with_capacity(table.technologies.len());
+    let mut index = std::collections::HashMap::new();
     for t in &table.technologies {
-        let r = judge(t, facts, &technologies);
+        let r = judge(t, facts, |id| index.get(id).map(|&i| &technologies[i]));
+        index.insert(t.id.as_str(), technologies.len());
         technologies.push(r);
     }
     let host = host_summary(probed, facts);
@@ -278,7 +288,7 @@ pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Repor
             .errors
             .iter()
             .map(|p| ProbeError {
-                fact: p.fact.clone(),
+                fact: p.gap.as_str().to_string(),
                 message: p.message.clone(),
             })
             .collect(),

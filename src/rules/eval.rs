@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::evidence::{Evidence, Observed};
 use super::model::{Cond, Op};
 use crate::facts::{Facts, Value};
 
@@ -26,14 +27,23 @@ fn pass(b: bool) -> Outcome {
 }
 
 /// Evaluate a condition, writing a line of evidence for every fact it reads.
-pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
+pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<Evidence>) -> Outcome {
+    run(c, facts, &mut Some(evidence))
+}
+
+/// Whether a condition holds, without its evidence (a requirement's `when`, a role's detection).
+pub fn holds(c: &Cond, facts: &Facts) -> Outcome {
+    run(c, facts, &mut None)
+}
+
+fn run(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<Evidence>>) -> Outcome {
     match c {
         // Every member is evaluated (no short cut), so the evidence lists every reason. One
         // member decides `all` when it fails and `any` when it passes; else an unknown member
         // leaves it unknown. A member not tried here neither rescues an `any` that otherwise
         // fails nor blocks an `all`: the outcome is "not tried" only when nothing else decides.
         Cond::All(list) | Cond::Any(list) => {
-            let outcomes: Vec<Outcome> = list.iter().map(|c| eval(c, facts, evidence)).collect();
+            let outcomes: Vec<Outcome> = list.iter().map(|c| run(c, facts, evidence)).collect();
             let has = |o: Outcome| outcomes.contains(&o);
             let (decides, otherwise) = match c {
                 Cond::All(_) => (Outcome::Fail, Outcome::Pass),
@@ -50,60 +60,60 @@ pub fn eval(c: &Cond, facts: &Facts, evidence: &mut Vec<String>) -> Outcome {
             }
         }
         Cond::Const(b) => {
-            evidence.push(format!(
-                "the technology table: {}",
-                if *b {
-                    "always holds"
-                } else {
-                    "never holds on a Linux host"
-                }
-            ));
+            if let Some(e) = evidence {
+                e.push(Evidence::Table(*b));
+            }
             pass(*b)
         }
-        Cond::Not(inner) => match eval(inner, facts, evidence) {
+        Cond::Not(inner) => match run(inner, facts, evidence) {
             Outcome::Pass => Outcome::Fail,
             Outcome::Fail => Outcome::Pass,
             other => other,
         },
         Cond::Leaf { fact, key, op } => {
-            let label = match key {
-                Some(k) => format!("{fact}[{k}]"),
-                None => fact.clone(),
+            let Some(f) = facts.get(fact.name) else {
+                return record(evidence, c, Observed::NotProbed, "", Outcome::Unknown);
             };
-            let Some(f) = facts.get(fact) else {
-                evidence.push(format!("{label}: unknown (not probed)"));
-                return Outcome::Unknown;
-            };
-            let value = match &f.value {
-                Ok(v) => v,
+            match &f.value {
                 Err(why) if f.not_tried => {
-                    evidence.push(format!("{label}: not tried here ({why})"));
-                    return Outcome::NotTried;
+                    let seen = Observed::NotTried(why.clone());
+                    record(evidence, c, seen, "", Outcome::NotTried)
                 }
-                Err(why) => {
-                    evidence.push(format!("{label}: unknown ({why})"));
-                    return Outcome::Unknown;
+                Err(why) => record(
+                    evidence,
+                    c,
+                    Observed::Unknown(why.clone()),
+                    "",
+                    Outcome::Unknown,
+                ),
+                Ok(value) => {
+                    let (outcome, seen) = test(value, key.as_deref(), op);
+                    record(evidence, c, Observed::Value(seen), &f.source, outcome)
                 }
-            };
-            let (outcome, seen) = test(value, key.as_deref(), op);
-            let word = match outcome {
-                Outcome::Pass => "yes",
-                Outcome::Fail => "no",
-                Outcome::Unknown | Outcome::NotTried => "unknown",
-            };
-            let mut line = format!("{label} {}: {word} (observed {seen})", describe(op));
-            if !f.source.is_empty() {
-                line.push_str(&format!(" [{}]", f.source));
             }
-            evidence.push(line);
-            outcome
         }
     }
 }
 
-/// Whether a condition holds, without its evidence (a requirement's `when`, a role's detection).
-pub fn holds(c: &Cond, facts: &Facts) -> Outcome {
-    eval(c, facts, &mut Vec::new())
+/// Write a test's line of evidence, when evidence is kept; give its outcome back.
+fn record(
+    evidence: &mut Option<&mut Vec<Evidence>>,
+    c: &Cond,
+    observed: Observed,
+    source: &str,
+    outcome: Outcome,
+) -> Outcome {
+    if let (Some(e), Cond::Leaf { fact, key, op }) = (evidence, c) {
+        e.push(Evidence::Fact {
+            fact: fact.name,
+            key: key.clone(),
+            op: describe(op),
+            observed,
+            source: source.to_string(),
+            outcome,
+        });
+    }
+    outcome
 }
 
 /// An operator as the evidence shows it (`in [x86_64, aarch64]`, `has "kvm"`, `>= 2.6.32`).

@@ -8,15 +8,18 @@
 //! and the remediation. Reads no host files.
 
 pub mod eval;
+pub mod evidence;
 mod load;
 pub mod model;
 pub mod parse;
 
 pub use eval::{Outcome, eval, holds};
+pub use evidence::{Evidence, Observed};
 pub use load::MAX_DATA;
 pub use model::*;
 pub use parse::{DataError, EMBEDDED, EMBEDDED_NAME};
 
+use crate::facts::Asks;
 use crate::sources::Needs;
 
 impl Table {
@@ -34,12 +37,12 @@ impl Table {
                         (None, Op::HasAny(v)) => v,
                         _ => &[],
                     };
-                    let target = match fact.as_str() {
-                        "kernel.config" => &mut n.config_keys,
-                        "module.param" => &mut n.params,
-                        "path" => &mut n.paths,
-                        "tool" => &mut n.tools,
-                        _ => return,
+                    let target = match fact.asks {
+                        Asks::ConfigKeys => &mut n.config_keys,
+                        Asks::Params => &mut n.params,
+                        Asks::Paths => &mut n.paths,
+                        Asks::Tools => &mut n.tools,
+                        Asks::Nothing => return,
                     };
                     target.extend(values.iter().cloned());
                 }

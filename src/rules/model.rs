@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::facts::FactDef;
 use crate::version::KVersion;
 
 /// What a failed requirement means for the verdict.
@@ -88,8 +89,8 @@ pub enum Cond {
     Const(bool),
     /// A test on one fact.
     Leaf {
-        /// Fact name.
-        fact: String,
+        /// The fact, a row of the fact table.
+        fact: &'static FactDef,
         /// Key within a map fact.
         key: Option<String>,
         /// The test.

@@ -314,7 +314,7 @@ fn leaf(ctx: &Ctx, r: &RawCond, span: Range<usize>) -> Result<Cond, DataError> {
         unreachable!("exactly one operator was counted above")
     };
     Ok(Cond::Leaf {
-        fact: fact.clone(),
+        fact: def,
         key: r.key.clone(),
         op,
     })

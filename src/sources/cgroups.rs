@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::kernel::Kernel;
-use super::{Notes, Reading};
+use super::{Gap, Notes, Reading};
 use crate::host::HostFs;
 use crate::version::KVersion;
 
@@ -49,7 +49,7 @@ pub fn read(fs: &HostFs, kernel: &Kernel, notes: &mut Notes) -> Cgroups {
                 )
             }
             Err(e) => (
-                notes.unknown("cgroup.version", e.to_string(), "/proc/cgroups"),
+                notes.unknown(Gap::CgroupVersion, e.to_string(), "/proc/cgroups"),
                 Reading::unknown(e.to_string(), "/proc/cgroups"),
             ),
         },
@@ -67,7 +67,7 @@ pub fn read(fs: &HostFs, kernel: &Kernel, notes: &mut Notes) -> Cgroups {
     const USERNS: &str = "/proc/sys/user/max_user_namespaces";
     let userns_max = match fs.read_trimmed(USERNS).map(|s| s.parse::<i64>()) {
         Ok(Ok(n)) => Reading::known(n, USERNS),
-        Ok(Err(_)) => notes.unknown("userns.max", format!("{USERNS}: not a number"), USERNS),
+        Ok(Err(_)) => notes.unknown(Gap::UsernsMax, format!("{USERNS}: not a number"), USERNS),
         Err(e) => Reading::unknown(e.to_string(), USERNS),
     };
     let subids = fs

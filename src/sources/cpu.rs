@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use super::Notes;
+use super::{Gap, Notes};
 use crate::host::HostFs;
 
 /// What `/proc/cpuinfo` says.
@@ -50,7 +50,7 @@ pub fn read(fs: &HostFs, notes: &mut Notes) -> Result<CpuInfo, String> {
             }
         });
     if let Err(why) = &parsed {
-        notes.error("cpu", why);
+        notes.error(Gap::Cpu, why);
     }
     parsed
 }

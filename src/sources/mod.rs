@@ -81,11 +81,54 @@ impl<T> Reading<T> {
     }
 }
 
-/// Something the probe could not read: the fact it leaves unknown, and what went wrong.
+/// What a gap leaves unknown: a source's own word for it (the report's `errors[].fact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gap {
+    /// A captured tree's `virtprobe-live.json`.
+    Live,
+    /// `/proc/cpuinfo`.
+    Cpu,
+    /// The architecture.
+    Arch,
+    /// The kernel release.
+    KernelRelease,
+    /// The kernel version.
+    KernelVersion,
+    /// The kernel config.
+    KernelConfig,
+    /// The loaded and built-in modules.
+    KernelModules,
+    /// The cgroup layout.
+    CgroupVersion,
+    /// `user.max_user_namespaces`.
+    UsernsMax,
+    /// The IOMMU groups.
+    IommuGroups,
+}
+
+impl Gap {
+    /// The word the report shows (the fact it leaves unknown, or the source).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gap::Live => "live",
+            Gap::Cpu => "cpu",
+            Gap::Arch => "arch",
+            Gap::KernelRelease => "kernel.release",
+            Gap::KernelVersion => "kernel.version",
+            Gap::KernelConfig => "kernel.config",
+            Gap::KernelModules => "kernel.modules",
+            Gap::CgroupVersion => "cgroup.version",
+            Gap::UsernsMax => "userns.max",
+            Gap::IommuGroups => "iommu.groups",
+        }
+    }
+}
+
+/// Something the probe could not read: what it leaves unknown, and what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    /// The fact (or source) that stays unknown.
-    pub fact: String,
+    /// What stays unknown.
+    pub gap: Gap,
     /// What went wrong, with the path.
     pub message: String,
 }
@@ -102,9 +145,9 @@ pub struct Notes {
 
 impl Notes {
     /// List a gap.
-    pub fn error(&mut self, fact: &str, message: impl Into<String>) {
+    pub fn error(&mut self, gap: Gap, message: impl Into<String>) {
         self.errors.push(Problem {
-            fact: fact.to_string(),
+            gap,
             message: message.into(),
         });
     }
@@ -112,12 +155,12 @@ impl Notes {
     /// A [`Reading`] that is unknown, with the gap listed.
     pub fn unknown<T>(
         &mut self,
-        fact: &str,
+        gap: Gap,
         why: impl Into<String>,
         source: impl Into<String>,
     ) -> Reading<T> {
         let why = why.into();
-        self.error(fact, why.clone());
+        self.error(gap, why.clone());
         Reading::unknown(why, source)
     }
 }
@@ -156,7 +199,7 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     let mut notes = Notes::default();
     // The captured live answers, when a tree has them and they are broken.
     if let Some(p) = live.problem() {
-        notes.error("live", p);
+        notes.error(Gap::Live, p);
     }
     let uname = live.uname();
     // The CPU as the kernel shows it: every later source may look at it.

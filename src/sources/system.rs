@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::cpu::CpuInfo;
-use super::{Notes, Reading};
+use super::{Gap, Notes, Reading};
 use crate::host::HostFs;
 use crate::host::live::{Live, Uname, UserInfo};
 
@@ -72,7 +72,7 @@ pub fn arch(
         return Reading::known(a.clone(), "/proc/cpuinfo format");
     }
     notes.unknown(
-        "arch",
+        Gap::Arch,
         "no uname, /proc/sys/kernel/arch, kernel release suffix or readable /proc/cpuinfo",
         "/proc/cpuinfo",
     )
@@ -125,7 +125,7 @@ pub fn iommu_groups(fs: &HostFs, notes: &mut Notes) -> Reading<i64> {
     match fs.read_dir(DIR) {
         Ok(n) => Reading::known(n.len() as i64, DIR),
         Err(e) if e.is_not_found() => Reading::known(0, "/sys/kernel/iommu_groups absent"),
-        Err(e) => notes.unknown("iommu.groups", e.to_string(), DIR),
+        Err(e) => notes.unknown(Gap::IommuGroups, e.to_string(), DIR),
     }
 }
 

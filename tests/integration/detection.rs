@@ -70,13 +70,13 @@ fn no_kernel_config_still_decides() {
         let ns = reason(&r, id, "namespaces");
         assert_eq!(ns.result, Outcome::Pass, "{id}: {ns:#?}");
         assert!(
-            ns.evidence
-                .iter()
-                .any(|e| e.starts_with("kernel.config_found is false: yes"))
+            ns.evidence.iter().any(|e| e
+                .to_string()
+                .starts_with("kernel.config_found is false: yes"))
                 && ns
                     .evidence
                     .iter()
-                    .any(|e| e.starts_with("cgroup.version in")),
+                    .any(|e| e.to_string().starts_with("cgroup.version in")),
             "{id}: {:#?}",
             ns.evidence
         );

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
 use crate::host::HostFs;
-use crate::sources::{Notes, Reading};
+use crate::sources::{Gap, Notes, Reading};
 
 /// The most a compressed kernel config may inflate to (a real one is about 300 KiB).
 pub const MAX_CONFIG: u64 = 16 * 1024 * 1024;
@@ -60,7 +60,7 @@ pub fn read(
         }
         let options = parse_config_keeping(&text, |name| wanted.contains(name));
         for t in tried {
-            notes.error("kernel.config", t);
+            notes.error(Gap::KernelConfig, t);
         }
         return Reading::known(options, path);
     }
@@ -69,7 +69,7 @@ pub fn read(
     } else {
         tried.join("; ")
     };
-    notes.unknown("kernel.config", why, "/proc/config.gz")
+    notes.unknown(Gap::KernelConfig, why, "/proc/config.gz")
 }
 
 /// A config file's text: inflated when it is gzip (bounded), as it is otherwise.

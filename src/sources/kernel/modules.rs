@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use procfs::FromBufRead;
 
 use crate::host::HostFs;
-use crate::sources::{Notes, Reading};
+use crate::sources::{Gap, Notes, Reading};
 
 /// The module set and whether the kernel loads modules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub fn read(
         }
         Err(e) => {
             if !e.is_not_found() {
-                notes.error("kernel.modules", e.to_string());
+                notes.error(Gap::KernelModules, e.to_string());
             }
             false
         }
@@ -49,7 +49,7 @@ pub fn read(
             sources.push("/sys/module");
         }
         Err(e) if e.is_not_found() => {}
-        Err(e) => notes.error("kernel.modules", e.to_string()),
+        Err(e) => notes.error(Gap::KernelModules, e.to_string()),
     }
     if let Some(r) = release {
         let builtin = [
@@ -68,7 +68,7 @@ pub fn read(
     }
     let modules = if sources.is_empty() {
         notes.unknown(
-            "kernel.modules",
+            Gap::KernelModules,
             "neither /proc/modules nor /sys/module could be read",
             "/proc/modules",
         )

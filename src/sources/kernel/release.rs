@@ -4,7 +4,7 @@
 //! `/proc/sys/kernel/osrelease` (or the `uname` its `virtprobe-live.json` recorded).
 
 use crate::host::HostFs;
-use crate::sources::{Notes, Reading};
+use crate::sources::{Gap, Notes, Reading};
 use crate::version::KVersion;
 
 const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
@@ -19,14 +19,14 @@ pub fn read(
         Some(r) => Reading::known(r, "uname"),
         None => match fs.read_trimmed(OSRELEASE) {
             Ok(r) if !r.is_empty() => Reading::known(r, OSRELEASE),
-            Ok(_) => notes.unknown("kernel.release", format!("{OSRELEASE}: empty"), OSRELEASE),
-            Err(e) => notes.unknown("kernel.release", e.to_string(), OSRELEASE),
+            Ok(_) => notes.unknown(Gap::KernelRelease, format!("{OSRELEASE}: empty"), OSRELEASE),
+            Err(e) => notes.unknown(Gap::KernelRelease, e.to_string(), OSRELEASE),
         },
     };
     let version = match release.get() {
         Some(r) => match r.parse::<KVersion>() {
             Ok(v) => Reading::known(v, release.source.clone()),
-            Err(e) => notes.unknown("kernel.version", e.to_string(), release.source.clone()),
+            Err(e) => notes.unknown(Gap::KernelVersion, e.to_string(), release.source.clone()),
         },
         None => Reading::unknown("kernel release unknown", ""),
     };
