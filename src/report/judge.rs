@@ -1,8 +1,10 @@
-//! One technology judged: every requirement evaluated, the worst failure deciding the verdict.
+//! One technology judged: every requirement evaluated, the worst failure deciding the verdict,
+//! and this Linux's role from the table's detection.
 
 use super::{Reason, Role, TechReport, Verdict};
 use crate::facts::Facts;
 use crate::rules::{Class, Cond, Evidence, Outcome, Requirement, Technology, eval, holds};
+use crate::sources::virt::{Layer, LayerKind};
 
 /// The verdict a failure of this class gives.
 fn class_verdict(c: Class) -> Verdict {
@@ -63,6 +65,7 @@ fn dependency(d: &TechReport) -> Reason {
 pub fn judge<'a>(
     t: &Technology,
     facts: &Facts,
+    layers: &[Layer],
     earlier: impl Fn(&str) -> Option<&'a TechReport>,
 ) -> TechReport {
     // Each reason with the fixes a failure of it suggests.
@@ -130,10 +133,17 @@ pub fn judge<'a>(
             remediation.push(fix.clone());
         }
     }
-    let role = |c: &Option<Cond>| c.as_ref().is_some_and(|c| holds(c, facts) == Outcome::Pass);
-    let detected = if role(&t.detect_host) {
+    // This Linux's role: a condition of the table, or a layer found with one of its words.
+    let holds_here =
+        |c: &Option<Cond>| c.as_ref().is_some_and(|c| holds(c, facts) == Outcome::Pass);
+    let layer = |host: bool| {
+        layers
+            .iter()
+            .any(|l| (l.kind == LayerKind::Host) == host && t.words.contains(&l.name))
+    };
+    let detected = if holds_here(&t.detect_host) || layer(true) {
         Some(Role::Host)
-    } else if role(&t.detect_guest) {
+    } else if holds_here(&t.detect_guest) || layer(false) {
         Some(Role::Guest)
     } else {
         None

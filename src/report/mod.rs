@@ -4,7 +4,6 @@
 
 pub mod documents;
 mod judge;
-pub mod roles;
 pub mod status;
 
 use serde::Serialize;
@@ -13,6 +12,8 @@ use crate::facts::{Facts, Value};
 use crate::host::HostFs;
 use crate::host::live::{KvmOutcome, Live};
 use crate::rules::{Category, Class, Evidence, Outcome, Status, Table, TableColumns};
+pub use crate::sources::virt::LayerKind;
+use crate::sources::virt::Virt;
 use crate::sources::{self, Probed};
 pub use judge::judge;
 
@@ -143,25 +144,13 @@ pub struct KernelSummary {
     pub modules: Vec<String>,
 }
 
-/// What kind of layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LayerKind {
-    /// A hypervisor beneath this Linux.
-    Hypervisor,
-    /// A container this Linux's processes run in.
-    Container,
-    /// A technology this Linux controls (Xen dom0, OpenVZ node, VServer host).
-    Host,
-}
-
 /// One layer this Linux runs in (or controls).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Layer {
     /// Its kind.
     pub kind: LayerKind,
     /// systemd-detect-virt's word (`kvm`, `xen`, `docker`…), or `lpar`, `linux-vserver`.
-    pub name: String,
+    pub name: Virt,
     /// The technology of the table it stands for, if any.
     pub technology: Option<String>,
     /// What showed it.
@@ -266,15 +255,17 @@ pub fn run(fs: &HostFs, live: &dyn Live, table: &Table) -> Report {
 /// Judge the table on the probed facts.
 pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Report {
     // Judged in table order; `depends` names technologies before, found by id in `index`.
+    let layers = &probed.virt.layers;
     let mut technologies: Vec<TechReport> = Vec::with_capacity(table.technologies.len());
     let mut index = std::collections::HashMap::new();
     for t in &table.technologies {
-        let r = judge(t, facts, |id| index.get(id).map(|&i| &technologies[i]));
+        let r = judge(t, facts, layers, |id| {
+            index.get(id).map(|&i| &technologies[i])
+        });
         index.insert(t.id.as_str(), technologies.len());
         technologies.push(r);
     }
-    let host = host_summary(probed, facts);
-    roles::apply(&mut technologies, &host.virtualization.layers);
+    let host = host_summary(probed, facts, table);
     Report {
         schema_version: SCHEMA_VERSION,
         virtprobe_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -296,7 +287,7 @@ pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Repor
     }
 }
 
-fn host_summary(p: &Probed, f: &Facts) -> HostSummary {
+fn host_summary(p: &Probed, f: &Facts, table: &Table) -> HostSummary {
     let version = match f.get("kernel.version").map(|x| &x.value) {
         Some(Ok(Value::Version(v))) => Some(v.parts()),
         _ => None,
@@ -306,13 +297,13 @@ fn host_summary(p: &Probed, f: &Facts) -> HostSummary {
         .layers
         .iter()
         .map(|l| Layer {
-            kind: match l.kind {
-                sources::virt::LayerKind::Hypervisor => LayerKind::Hypervisor,
-                sources::virt::LayerKind::Container => LayerKind::Container,
-                sources::virt::LayerKind::Host => LayerKind::Host,
-            },
-            name: l.name.clone(),
-            technology: roles::technology(&l.name).map(str::to_string),
+            kind: l.kind,
+            name: l.name,
+            technology: table
+                .technologies
+                .iter()
+                .find(|t| t.words.contains(&l.name))
+                .map(|t| t.id.clone()),
             evidence: l.evidence.clone(),
         })
         .collect();

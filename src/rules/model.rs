@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::facts::FactDef;
+use crate::sources::virt::Virt;
 use crate::version::KVersion;
 
 /// What a failed requirement means for the verdict.
@@ -224,6 +225,9 @@ pub struct Technology {
     pub detect_host: Option<Cond>,
     /// When this Linux runs under or inside it.
     pub detect_guest: Option<Cond>,
+    /// The hypervisor and container words that stand for it: a layer found with one makes this
+    /// Linux its guest (its host, for a layer this Linux controls).
+    pub words: Vec<Virt>,
     /// Requirements.
     pub requires: Vec<Requirement>,
 }

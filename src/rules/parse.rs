@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::model::*;
 use crate::facts::{Kind, registry};
+use crate::sources::virt::words::{Virt, WORDS};
 use crate::version::KVersion;
 
 /// The table shipped with virtprobe, as text.
@@ -75,6 +76,8 @@ struct RawRequirement {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDetect {
+    #[serde(default)]
+    words: Vec<Spanned<String>>,
     host: Option<Spanned<RawCond>>,
     guest: Option<Spanned<RawCond>>,
 }
@@ -380,6 +383,21 @@ fn technology(
     };
     let detect_host = detect(|d| &d.host)?;
     let detect_guest = detect(|d| &d.guest)?;
+    let mut words = Vec::new();
+    for w in t.detect.iter().flat_map(|d| &d.words) {
+        let Some(v) = Virt::from_word(w.get_ref()) else {
+            let known: Vec<&str> = WORDS.iter().map(|(_, w)| *w).collect();
+            return Err(ctx.err(
+                w.span(),
+                format!(
+                    "{id}: unknown word {:?} in detect.words; the words are: {}",
+                    w.get_ref(),
+                    known.join(", ")
+                ),
+            ));
+        };
+        words.push(v);
+    }
     let mut depends = Vec::new();
     for d in &t.depends {
         let dep = d.get_ref();
@@ -408,6 +426,7 @@ fn technology(
         table: t.table,
         detect_host,
         detect_guest,
+        words,
         requires,
     })
 }

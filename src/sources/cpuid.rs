@@ -8,6 +8,7 @@
 
 use raw_cpuid::{CpuId, CpuIdResult};
 
+use super::virt::Virt;
 use crate::host::live::Live;
 
 /// What CPUID says.
@@ -72,20 +73,24 @@ pub fn read(live: &dyn Live) -> Option<CpuidFacts> {
     })
 }
 
-/// systemd-detect-virt's word for a CPUID hypervisor signature.
-pub fn hypervisor_word(signature: &str) -> Option<&'static str> {
-    Some(match signature.trim_end() {
-        "XenVMMXenVMM" => "xen",
-        "KVMKVMKVM" | "Linux KVM Hv" => "kvm",
-        "TCGTCGTCGTCG" => "qemu",
-        "VMwareVMware" => "vmware",
-        "Microsoft Hv" => "microsoft",
-        "bhyve bhyve" => "bhyve",
-        "QNXQVMBSQG" => "qnx",
-        "ACRNACRNACRN" => "acrn",
-        "SRESRESRESRE" => "sre",
-        "Apple VZ" => "apple",
-        "LKVMLKVMLKVM" => "kvm",
-        _ => return None,
-    })
+/// CPUID hypervisor signatures (leaf 0x40000000) and what they name, as systemd reads them.
+pub const SIGNATURES: &[(&str, Virt)] = &[
+    ("XenVMMXenVMM", Virt::Xen),
+    ("KVMKVMKVM", Virt::Kvm),
+    ("Linux KVM Hv", Virt::Kvm),
+    ("TCGTCGTCGTCG", Virt::Qemu),
+    ("VMwareVMware", Virt::Vmware),
+    ("Microsoft Hv", Virt::Microsoft),
+    ("bhyve bhyve", Virt::Bhyve),
+    ("QNXQVMBSQG", Virt::Qnx),
+    ("ACRNACRNACRN", Virt::Acrn),
+    ("SRESRESRESRE", Virt::Sre),
+    ("Apple VZ", Virt::Apple),
+    ("LKVMLKVMLKVM", Virt::Kvm),
+];
+
+/// What a CPUID hypervisor signature names.
+pub fn hypervisor_word(signature: &str) -> Option<Virt> {
+    let sig = signature.trim_end();
+    SIGNATURES.iter().find(|(s, _)| *s == sig).map(|(_, v)| *v)
 }

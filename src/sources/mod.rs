@@ -181,7 +181,7 @@ pub struct Probed {
     /// Why CPUID was not read, when it was not.
     pub cpuid_missing: &'static str,
     /// Hypervisors, containers and the layers this Linux runs in.
-    pub virt: virt::Virt,
+    pub virt: virt::Findings,
     /// Tools found: name (or `prefix*`) → the path it was found at.
     pub tools: std::collections::BTreeMap<String, String>,
     /// The KVM check.

@@ -136,38 +136,36 @@ fn layers_and_roles_agree() {
     assert_eq!(r.get("xen").unwrap().detected, Some(Role::Guest));
     let r = report(&fixture("vmware-guest"));
     assert_eq!(r.get("vmware-esx").unwrap().detected, Some(Role::Guest));
-    // The table: every word with a technology names one of the table's, and a layer of that
-    // word gives the technology its role.
+    // The table: a word stands for one technology at most, and a layer of that word gives the
+    // technology its role (guest beneath or around this Linux, host when this Linux controls it).
+    use virtprobe::sources::virt::{Layer, LayerKind};
     let table = virtprobe::rules::Table::embedded().unwrap();
-    let base = report(&fixture("intel-vtx"));
-    for (word, tech) in virtprobe::report::roles::WORDS {
-        let Some(tech) = tech else { continue };
-        assert!(
-            table.get(tech).is_some(),
-            "{word} -> {tech}: no such technology"
-        );
-        for kind in [
-            virtprobe::report::LayerKind::Hypervisor,
-            virtprobe::report::LayerKind::Host,
-        ] {
-            let mut techs = base.technologies.clone();
-            for t in &mut techs {
-                t.detected = None;
+    let fs = virtprobe::host::HostFs::with_root(&fixture("intel-vtx"), virtprobe::host::Mode::Tree)
+        .unwrap();
+    let live = virtprobe::host::live::sources_for(&fs);
+    let base = virtprobe::sources::probe(&fs, live.as_ref(), &table.needs());
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &table.technologies {
+        for word in &t.words {
+            assert!(seen.insert(*word), "{word} stands for two technologies");
+            for kind in [LayerKind::Hypervisor, LayerKind::Container, LayerKind::Host] {
+                let mut probed = base.clone();
+                probed.virt.layers = vec![Layer {
+                    kind,
+                    name: *word,
+                    evidence: vec![],
+                }];
+                let facts = virtprobe::facts::collect(&probed);
+                let r = virtprobe::report::build(&probed, &facts, &table, "/");
+                let want = if kind == LayerKind::Host {
+                    Role::Host
+                } else {
+                    Role::Guest
+                };
+                assert_eq!(r.get(&t.id).unwrap().detected, Some(want), "{word}");
+                let shown = r.host.virtualization.layers[0].technology.as_deref();
+                assert_eq!(shown, Some(t.id.as_str()), "{word}");
             }
-            let layer = virtprobe::report::Layer {
-                kind,
-                name: word.to_string(),
-                technology: virtprobe::report::roles::technology(word).map(str::to_string),
-                evidence: vec![],
-            };
-            virtprobe::report::roles::apply(&mut techs, &[layer]);
-            let want = if kind == virtprobe::report::LayerKind::Host {
-                Role::Host
-            } else {
-                Role::Guest
-            };
-            let got = techs.iter().find(|t| t.id == *tech).unwrap().detected;
-            assert_eq!(got, Some(want), "{word}");
         }
     }
 }

@@ -179,7 +179,7 @@ mod cpuid {
         assert_eq!(c.signature.as_deref(), Some("KVMKVMKVM"));
         assert_eq!(
             hypervisor_word(c.signature.as_deref().unwrap()),
-            Some("kvm")
+            Some(virtprobe::sources::virt::Virt::Kvm)
         );
     }
 

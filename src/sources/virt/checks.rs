@@ -3,7 +3,7 @@
 //! read). Reads `/proc/bus/pci/devices`; the other evidence was read by the sibling modules.
 
 use super::xen::XenRole;
-use super::{Evidence, Found};
+use super::{Evidence, Found, Virt};
 use crate::host::HostFs;
 use crate::sources::cpuid::hypervisor_word;
 
@@ -39,9 +39,9 @@ fn cpu_model(e: &Evidence) -> Option<Found> {
     let word = if model.contains("Common KVM processor")
         || model.contains("Common 32-bit KVM processor")
     {
-        "kvm"
+        Virt::Kvm
     } else if model.contains("QEMU Virtual CPU") {
-        "qemu"
+        Virt::Qemu
     } else {
         return None;
     };
@@ -55,7 +55,7 @@ fn cpu_model(e: &Evidence) -> Option<Found> {
 fn guest_driver(e: &Evidence) -> Option<Found> {
     e.modules?.contains("vboxguest").then(|| {
         Found::new(
-            "oracle",
+            Virt::Oracle,
             "kernel module vboxguest (VirtualBox guest additions) loaded",
         )
     })
@@ -65,7 +65,7 @@ fn guest_driver(e: &Evidence) -> Option<Found> {
 fn hyperv_kvp(e: &Evidence) -> Option<Found> {
     e.hyperv_kvp.then(|| {
         Found::new(
-            "microsoft",
+            Virt::Microsoft,
             "/var/lib/hyperv/.kvp_pool_3 exists (Hyper-V KVP daemon)",
         )
     })
@@ -75,7 +75,7 @@ fn hyperv_kvp(e: &Evidence) -> Option<Found> {
 fn ldoms(e: &Evidence) -> Option<Found> {
     let role = e.ldoms?;
     Some(Found::new(
-        "ldoms",
+        Virt::Ldoms,
         format!("/dev/mdesc exists on SPARC: a logical domain ({role})"),
     ))
 }
@@ -84,21 +84,21 @@ fn ldoms(e: &Evidence) -> Option<Found> {
 fn dmi_decisive(e: &Evidence) -> Option<Found> {
     let h = e.dmi.hit.as_ref()?;
     matches!(
-        h.word.as_str(),
-        "oracle" | "xen" | "amazon" | "parallels" | "google"
+        h.word,
+        Virt::Oracle | Virt::Xen | Virt::Amazon | Virt::Parallels | Virt::Google
     )
     .then(|| h.clone())
 }
 
 fn uml(e: &Evidence) -> Option<Found> {
     (e.cpu.vendor.as_deref() == Some("User Mode Linux"))
-        .then(|| Found::new("uml", "/proc/cpuinfo vendor_id = \"User Mode Linux\""))
+        .then(|| Found::new(Virt::Uml, "/proc/cpuinfo vendor_id = \"User Mode Linux\""))
 }
 
 fn xen_guest(e: &Evidence) -> Option<Found> {
     (e.xen.role == Some(XenRole::DomU)).then(|| {
         Found::new(
-            "xen",
+            Virt::Xen,
             "/proc/xen exists and this is not the control domain (domU)",
         )
     })
@@ -110,10 +110,10 @@ fn cpuid_signature(e: &Evidence) -> Option<Found> {
     let c = e.cpuid.filter(|c| c.hypervisor)?;
     let sig = c.signature.clone().unwrap_or_default();
     match hypervisor_word(&sig) {
-        Some("microsoft") => None,
+        Some(Virt::Microsoft) => None,
         Some(w) => Some(Found::new(w, format!("CPUID 0x40000000 signature {sig:?}"))),
         None => Some(Found::new(
-            "vm-other",
+            Virt::VmOther,
             format!("CPUID hypervisor bit set, unknown signature {sig:?}"),
         )),
     }
@@ -122,12 +122,16 @@ fn cpuid_signature(e: &Evidence) -> Option<Found> {
 fn hyperv_cpuid(e: &Evidence) -> Option<Found> {
     let c = e.cpuid.filter(|c| c.hypervisor)?;
     let sig = c.signature.clone().unwrap_or_default();
-    (hypervisor_word(&sig) == Some("microsoft"))
-        .then(|| Found::new("microsoft", format!("CPUID 0x40000000 signature {sig:?}")))
+    (hypervisor_word(&sig) == Some(Virt::Microsoft)).then(|| {
+        Found::new(
+            Virt::Microsoft,
+            format!("CPUID 0x40000000 signature {sig:?}"),
+        )
+    })
 }
 
 fn dmi_other(e: &Evidence) -> Option<Found> {
-    e.dmi.hit.clone().filter(|h| h.word != "none")
+    e.dmi.hit.clone().filter(|h| h.word != Virt::None)
 }
 
 fn sys_hypervisor(e: &Evidence) -> Option<Found> {
@@ -135,20 +139,20 @@ fn sys_hypervisor(e: &Evidence) -> Option<Found> {
     if e.xen.role == Some(XenRole::Dom0) {
         return None;
     }
-    let w = if t == "xen" { "xen" } else { "vm-other" };
+    let w = if t == "xen" { Virt::Xen } else { Virt::VmOther };
     Some(Found::new(w, format!("/sys/hypervisor/type = {t:?}")))
 }
 
 fn devicetree_hypervisor(e: &Evidence) -> Option<Found> {
     let c = e.dt.hypervisor.as_ref()?;
     let w = if c.contains("linux,kvm") {
-        "kvm"
+        Virt::Kvm
     } else if c.contains("xen") {
-        "xen"
+        Virt::Xen
     } else if c.contains("vmware") {
-        "vmware"
+        Virt::Vmware
     } else {
-        "vm-other"
+        Virt::VmOther
     };
     Some(Found::new(
         w,
@@ -159,7 +163,7 @@ fn devicetree_hypervisor(e: &Evidence) -> Option<Found> {
 fn powervm_devicetree(e: &Evidence) -> Option<Found> {
     (e.dt.partition && e.dt.hmc && !e.dt.qemu_graphics).then(|| {
         Found::new(
-            "powervm",
+            Virt::Powervm,
             "/proc/device-tree/ibm,partition-name and hmc-managed? present",
         )
     })
@@ -172,7 +176,7 @@ fn qemu_devicetree(e: &Evidence) -> Option<Found> {
             .is_some_and(|c| c.contains("qemu,pseries"));
     (e.dt.fw_cfg || pseries).then(|| {
         Found::new(
-            "qemu",
+            Virt::Qemu,
             "/proc/device-tree has a fw-cfg node or compatible qemu,pseries",
         )
     })
@@ -181,9 +185,9 @@ fn qemu_devicetree(e: &Evidence) -> Option<Found> {
 fn s390_control_program(e: &Evidence) -> Option<Found> {
     let (k, cp) = e.s390.vm.as_ref()?;
     let w = if cp.split_whitespace().next() == Some("z/VM") {
-        "zvm"
+        Virt::Zvm
     } else {
-        "kvm"
+        Virt::Kvm
     };
     Some(Found::new(w, format!("/proc/sysinfo {k}: {cp}")))
 }
@@ -191,7 +195,7 @@ fn s390_control_program(e: &Evidence) -> Option<Found> {
 fn s390_lpar(e: &Evidence) -> Option<Found> {
     e.s390.in_lpar().then(|| {
         Found::new(
-            "lpar",
+            Virt::Lpar,
             "/proc/sysinfo has LPAR lines and no VM level (PR/SM)",
         )
     })
@@ -200,7 +204,7 @@ fn s390_lpar(e: &Evidence) -> Option<Found> {
 fn power_qemu(e: &Evidence) -> Option<Found> {
     (e.cpu.platform.as_deref() == Some("pSeries") && e.power.qemu).then(|| {
         Found::new(
-            "kvm",
+            Virt::Kvm,
             "/proc/cpuinfo platform pSeries, machine emulated by qemu",
         )
     })
@@ -209,7 +213,7 @@ fn power_qemu(e: &Evidence) -> Option<Found> {
 fn power_lpar(e: &Evidence) -> Option<Found> {
     let kind = e.power.lpar?;
     Some(Found::new(
-        "powervm",
+        Virt::Powervm,
         format!("{}: POWER LPAR ({kind})", e.power.source),
     ))
 }
@@ -218,7 +222,7 @@ fn pci_device(e: &Evidence) -> Option<Found> {
     let (w, id) = e.pci.as_ref()?;
     (e.xen.role != Some(XenRole::Dom0)).then(|| {
         Found::new(
-            w,
+            *w,
             format!("/proc/bus/pci/devices lists virtual hardware {id}"),
         )
     })
@@ -227,22 +231,22 @@ fn pci_device(e: &Evidence) -> Option<Found> {
 fn cpuinfo_flag(e: &Evidence) -> Option<Found> {
     e.cpu.flags.contains("hypervisor").then(|| {
         Found::new(
-            "vm-other",
+            Virt::VmOther,
             "/proc/cpuinfo has the hypervisor flag, no vendor identified",
         )
     })
 }
 
 /// PCI vendor ids of virtual hardware (as lscpu reads them).
-const PCI_VENDORS: &[(&str, &str)] = &[
-    ("5853", "xen"),
-    ("1414", "microsoft"),
-    ("15ad", "vmware"),
-    ("80ee", "oracle"),
+const PCI_VENDORS: &[(&str, Virt)] = &[
+    ("5853", Virt::Xen),
+    ("1414", Virt::Microsoft),
+    ("15ad", Virt::Vmware),
+    ("80ee", Virt::Oracle),
 ];
 
 /// The first PCI device whose vendor makes virtual hardware: its word and id.
-pub(super) fn pci_vendor(fs: &HostFs) -> Option<(&'static str, String)> {
+pub(super) fn pci_vendor(fs: &HostFs) -> Option<(Virt, String)> {
     let text = fs.read_string("/proc/bus/pci/devices").ok()?;
     text.lines().find_map(|l| {
         let id = l.split_whitespace().nth(1)?;

@@ -7,7 +7,7 @@
 //! `/run/.containerenv`, `/.dockerenv` (`/.dockerinit` before Docker 1.10), and the cgroup paths in
 //! `/proc/1/cgroup` and `/proc/self/cgroup`.
 
-use super::Found;
+use super::{Found, Virt};
 use crate::host::{HostFs, ReadError};
 use crate::sources::Notes;
 
@@ -66,16 +66,17 @@ pub fn detect(
         .or_else(|| cgroup_paths(fs))
         .or_else(|| vserver(roles))
         // `container=oci` names no manager: when no marker told which, it is still a container.
-        .or_else(|| oci.then(|| Found::new("container-other", "/proc/1/environ container=oci")))
+        .or_else(|| oci.then(|| Found::new(Virt::ContainerOther, "/proc/1/environ container=oci")))
 }
 
 fn openvz(roles: &Roles) -> Option<Found> {
-    (roles.openvz == "container").then(|| Found::new("openvz", "/proc/vz present, /proc/bc absent"))
+    (roles.openvz == "container")
+        .then(|| Found::new(Virt::Openvz, "/proc/vz present, /proc/bc absent"))
 }
 
 fn wsl(release: Option<&str>) -> Option<Found> {
     let r = release.filter(|r| r.contains("Microsoft") || r.contains("WSL"))?;
-    Some(Found::new("wsl", format!("kernel release {r:?}")))
+    Some(Found::new(Virt::Wsl, format!("kernel release {r:?}")))
 }
 
 /// What systemd and container managers write for their payload.
@@ -118,14 +119,14 @@ fn pid1_environment(fs: &HostFs, oci: &mut bool, notes: &mut Notes) -> Option<Fo
 
 fn marker_files(fs: &HostFs) -> Option<Found> {
     if fs.exists("/run/.containerenv") {
-        return Some(Found::new("podman", "/run/.containerenv exists"));
+        return Some(Found::new(Virt::Podman, "/run/.containerenv exists"));
     }
     if fs.exists("/.dockerenv") {
-        return Some(Found::new("docker", "/.dockerenv exists"));
+        return Some(Found::new(Virt::Docker, "/.dockerenv exists"));
     }
     // Docker before 1.10 (virt-what, Ohai).
     if fs.exists("/.dockerinit") {
-        return Some(Found::new("docker", "/.dockerinit exists"));
+        return Some(Found::new(Virt::Docker, "/.dockerinit exists"));
     }
     None
 }
@@ -136,11 +137,17 @@ fn cgroup_paths(fs: &HostFs) -> Option<Found> {
         .find_map(|p| {
             let t = fs.read_string(p).ok()?;
             if t.contains("/libpod-") {
-                Some(Found::new("podman", format!("{p} names a libpod cgroup")))
+                Some(Found::new(
+                    Virt::Podman,
+                    format!("{p} names a libpod cgroup"),
+                ))
             } else if t.contains("/docker/") || t.contains("/docker-") {
-                Some(Found::new("docker", format!("{p} names a docker cgroup")))
+                Some(Found::new(
+                    Virt::Docker,
+                    format!("{p} names a docker cgroup"),
+                ))
             } else if t.contains("/lxc/") || t.contains("lxc.payload") {
-                Some(Found::new("lxc", format!("{p} names an lxc cgroup")))
+                Some(Found::new(Virt::Lxc, format!("{p} names an lxc cgroup")))
             } else {
                 None
             }
@@ -150,7 +157,7 @@ fn cgroup_paths(fs: &HostFs) -> Option<Found> {
 fn vserver(roles: &Roles) -> Option<Found> {
     (roles.vserver == "guest").then(|| {
         Found::new(
-            "linux-vserver",
+            Virt::LinuxVserver,
             format!(
                 "/proc/self/status VxID: {}",
                 roles.vxid.clone().unwrap_or_default()
@@ -159,17 +166,20 @@ fn vserver(roles: &Roles) -> Option<Found> {
     })
 }
 
-fn container_word(v: &str) -> &'static str {
-    match v.trim() {
-        "lxc-libvirt" => "lxc-libvirt",
-        v if v.starts_with("lxc") => "lxc",
-        "systemd-nspawn" => "systemd-nspawn",
-        "docker" => "docker",
-        "podman" => "podman",
-        "rkt" => "rkt",
-        "wsl" => "wsl",
-        "proot" => "proot",
-        "pouch" => "pouch",
-        _ => "container-other",
+/// The container a manager's name stands for (`lxc-…` is LXC, an unknown name a container).
+fn container_word(v: &str) -> Virt {
+    match Virt::from_word(v.trim()) {
+        Some(Virt::LxcLibvirt) => Virt::LxcLibvirt,
+        _ if v.trim().starts_with("lxc") => Virt::Lxc,
+        Some(
+            w @ (Virt::SystemdNspawn
+            | Virt::Docker
+            | Virt::Podman
+            | Virt::Rkt
+            | Virt::Wsl
+            | Virt::Proot
+            | Virt::Pouch),
+        ) => w,
+        _ => Virt::ContainerOther,
     }
 }

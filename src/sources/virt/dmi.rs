@@ -4,7 +4,7 @@
 //! and matches systemd's vendor table (with the KVM-based platforms virt-what and Ohai know),
 //! virt-what's Hyper-V rule and the AWS bare-metal exception.
 
-use super::Found;
+use super::{Found, Virt};
 use crate::host::HostFs;
 
 const DMI_FIELDS: &[&str] = &[
@@ -16,31 +16,31 @@ const DMI_FIELDS: &[&str] = &[
 ];
 
 /// systemd's DMI vendor table (prefix match), in its order.
-const DMI_VENDORS: &[(&str, &str)] = &[
-    ("KVM", "kvm"),
-    ("OpenStack", "kvm"),
-    ("KubeVirt", "kvm"),
-    ("Amazon EC2", "amazon"),
-    ("QEMU", "qemu"),
-    ("VMware", "vmware"),
-    ("VMW", "vmware"),
-    ("innotek GmbH", "oracle"),
-    ("VirtualBox", "oracle"),
-    ("Oracle Corporation", "oracle"),
-    ("Xen", "xen"),
-    ("Bochs", "bochs"),
-    ("Parallels", "parallels"),
-    ("BHYVE", "bhyve"),
-    ("Hyper-V", "microsoft"),
-    ("Apple Virtualization", "apple"),
-    ("Google Compute Engine", "google"),
+const DMI_VENDORS: &[(&str, Virt)] = &[
+    ("KVM", Virt::Kvm),
+    ("OpenStack", Virt::Kvm),
+    ("KubeVirt", Virt::Kvm),
+    ("Amazon EC2", Virt::Amazon),
+    ("QEMU", Virt::Qemu),
+    ("VMware", Virt::Vmware),
+    ("VMW", Virt::Vmware),
+    ("innotek GmbH", Virt::Oracle),
+    ("VirtualBox", Virt::Oracle),
+    ("Oracle Corporation", Virt::Oracle),
+    ("Xen", Virt::Xen),
+    ("Bochs", Virt::Bochs),
+    ("Parallels", Virt::Parallels),
+    ("BHYVE", Virt::Bhyve),
+    ("Hyper-V", Virt::Microsoft),
+    ("Apple Virtualization", Virt::Apple),
+    ("Google Compute Engine", Virt::Google),
     // KVM-based platforms that virt-what and Ohai name, and systemd's table does not.
-    ("oVirt", "kvm"),
-    ("RHEV Hypervisor", "kvm"),
-    ("Red Hat Enterprise Virtualization", "kvm"),
-    ("Alibaba Cloud", "kvm"),
-    ("Nutanix", "kvm"),
-    ("UpCloud", "kvm"),
+    ("oVirt", Virt::Kvm),
+    ("RHEV Hypervisor", Virt::Kvm),
+    ("Red Hat Enterprise Virtualization", Virt::Kvm),
+    ("Alibaba Cloud", Virt::Kvm),
+    ("Nutanix", Virt::Kvm),
+    ("UpCloud", Virt::Kvm),
 ];
 
 /// What DMI says.
@@ -76,7 +76,7 @@ pub fn read(fs: &HostFs) -> Dmi {
         if dmi.hit.is_none()
             && let Some((_, word)) = DMI_VENDORS.iter().find(|(p, _)| v.starts_with(p))
         {
-            dmi.hit = Some(Found::new(word, format!("{path} = {v:?}")));
+            dmi.hit = Some(Found::new(*word, format!("{path} = {v:?}")));
         }
         dmi.values.push((field, v));
     }
@@ -87,7 +87,7 @@ pub fn read(fs: &HostFs) -> Dmi {
         && dmi.get("product_name") == Some("Virtual Machine")
     {
         dmi.hit = Some(Found::new(
-            "microsoft",
+            Virt::Microsoft,
             "/sys/class/dmi/id: Microsoft Corporation \"Virtual Machine\"",
         ));
     }
@@ -95,10 +95,10 @@ pub fn read(fs: &HostFs) -> Dmi {
         .get("product_name")
         .is_some_and(|p| p.contains(".metal"));
     if let Some(h) = &mut dmi.hit
-        && h.word == "amazon"
+        && h.word == Virt::Amazon
         && metal
     {
-        h.word = "none".into();
+        h.word = Virt::None;
         h.evidence
             .push("product_name names an AWS .metal instance: bare metal".into());
     }

@@ -13,34 +13,37 @@ pub mod devicetree;
 pub mod dmi;
 pub mod power;
 pub mod s390;
+pub mod words;
 pub mod xen;
 
 use super::cpu::CpuInfo;
 use super::cpuid::CpuidFacts;
 use super::{Notes, Reading};
 use crate::host::HostFs;
+pub use words::Virt;
 use xen::XenRole;
 
-/// What a check found: a systemd-detect-virt word and what showed it.
+/// What a check found and what showed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
     /// `kvm`, `xen`, `docker`…
-    pub word: String,
+    pub word: Virt,
     /// What showed it.
     pub evidence: Vec<String>,
 }
 
 impl Found {
-    fn new(word: &str, evidence: impl Into<String>) -> Found {
+    fn new(word: Virt, evidence: impl Into<String>) -> Found {
         Found {
-            word: word.to_string(),
+            word,
             evidence: vec![evidence.into()],
         }
     }
 }
 
 /// What kind of layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum LayerKind {
     /// A hypervisor beneath this Linux.
     Hypervisor,
@@ -55,17 +58,17 @@ pub enum LayerKind {
 pub struct Layer {
     /// Its kind.
     pub kind: LayerKind,
-    /// systemd-detect-virt's word (`kvm`, `xen`, `docker`…), or `lpar`, `linux-vserver`.
-    pub name: String,
+    /// What it is.
+    pub name: Virt,
     /// What showed it.
     pub evidence: Vec<String>,
 }
 
 impl Layer {
-    fn new(kind: LayerKind, name: &str, evidence: impl Into<String>) -> Layer {
+    fn new(kind: LayerKind, name: Virt, evidence: impl Into<String>) -> Layer {
         Layer {
             kind,
-            name: name.to_string(),
+            name,
             evidence: vec![evidence.into()],
         }
     }
@@ -73,7 +76,7 @@ impl Layer {
 
 /// Everything running-under detection found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Virt {
+pub struct Findings {
     /// Innermost hypervisor word, or `none`, and what showed it.
     pub hypervisor: Reading<String>,
     /// Container word, or `none`, and what showed it.
@@ -109,7 +112,7 @@ struct Evidence<'a> {
     dt: devicetree::DeviceTree,
     s390: s390::S390,
     power: power::Power,
-    pci: Option<(&'static str, String)>,
+    pci: Option<(Virt, String)>,
     modules: Option<&'a std::collections::BTreeSet<String>>,
     hyperv_kvp: bool,
     ldoms: Option<&'static str>,
@@ -123,7 +126,7 @@ pub fn detect(
     release: Option<&str>,
     modules: Option<&std::collections::BTreeSet<String>>,
     notes: &mut Notes,
-) -> Virt {
+) -> Findings {
     let dt = devicetree::read(fs);
     let sparc = cpu.arch.as_deref().is_some_and(|a| a.starts_with("sparc"));
     let e = Evidence {
@@ -150,7 +153,7 @@ pub fn detect(
     if dom0 {
         layers.push(Layer::new(
             LayerKind::Host,
-            "xen",
+            Virt::Xen,
             "Xen control domain (dom0): this Linux controls the Xen hypervisor",
         ));
     }
@@ -158,30 +161,34 @@ pub fn detect(
         Some(f) => {
             // An s390 guest of z/VM or KVM inside an LPAR: the LPAR, then every control program
             // beneath the innermost one, are the outer layers.
-            if e.s390.vm.is_some() && f.word != "lpar" {
+            if e.s390.vm.is_some() && f.word != Virt::Lpar {
                 if e.s390.in_lpar() {
                     layers.push(Layer::new(
                         LayerKind::Hypervisor,
-                        "lpar",
+                        Virt::Lpar,
                         "/proc/sysinfo LPAR lines",
                     ));
                 }
                 let outer = e.s390.layers.iter().filter(|l| *l != "LPAR");
                 for cp in outer.clone().take(outer.count().saturating_sub(1)) {
-                    let word = if cp.starts_with("z/VM") { "zvm" } else { "kvm" };
+                    let word = if cp.starts_with("z/VM") {
+                        Virt::Zvm
+                    } else {
+                        Virt::Kvm
+                    };
                     let why = format!("/proc/sysinfo control program {cp:?} beneath VM00");
                     layers.push(Layer::new(LayerKind::Hypervisor, word, why));
                 }
             }
             let source = f.evidence.join("; ");
-            if f.word != "none" {
+            if f.word != Virt::None {
                 layers.push(Layer {
                     kind: LayerKind::Hypervisor,
-                    name: f.word.clone(),
+                    name: f.word,
                     evidence: f.evidence,
                 });
             }
-            Reading::known(f.word, source)
+            Reading::known(f.word.as_str().to_string(), source)
         }
         None => Reading::known(
             "none".to_string(),
@@ -196,14 +203,14 @@ pub fn detect(
     if roles.openvz == "host" {
         layers.push(Layer::new(
             LayerKind::Host,
-            "openvz",
+            Virt::Openvz,
             "/proc/vz and /proc/bc present: OpenVZ hardware node",
         ));
     }
     if roles.vserver == "host" {
         layers.push(Layer::new(
             LayerKind::Host,
-            "linux-vserver",
+            Virt::LinuxVserver,
             "VxID 0 or /proc/virtual: Linux-VServer host",
         ));
     }
@@ -212,10 +219,10 @@ pub fn detect(
             let source = f.evidence.join("; ");
             layers.push(Layer {
                 kind: LayerKind::Container,
-                name: f.word.clone(),
+                name: f.word,
                 evidence: f.evidence,
             });
-            Reading::known(f.word, source)
+            Reading::known(f.word.as_str().to_string(), source)
         }
         None => Reading::known("none".to_string(), "no container marker"),
     };
@@ -228,7 +235,7 @@ pub fn detect(
         Some(XenRole::DomU) => "domU",
         None => "none",
     };
-    Virt {
+    Findings {
         hypervisor,
         container,
         layers,
