@@ -11,6 +11,7 @@ pub mod registry;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use crate::sources::{Probed, Reading};
 use crate::version::KVersion;
@@ -65,8 +66,9 @@ impl fmt::Display for Value {
 pub struct Fact {
     /// The value, or the reason it could not be read.
     pub value: Result<Value, String>,
-    /// Where it came from: a host path, `cpuid`, `ioctl /dev/kvm`, `uname`…
-    pub source: String,
+    /// Where it came from: a host path, `cpuid`, `ioctl /dev/kvm`, `uname`… (shared with the
+    /// evidence that cites it).
+    pub source: Arc<str>,
     /// Unknown because it could not be tried here (a captured tree, another user), not because
     /// something failed: the rules that need it are "not tried", and do not lower a verdict.
     pub not_tried: bool,
@@ -74,7 +76,7 @@ pub struct Fact {
 
 impl Fact {
     /// A value read from `source`.
-    pub fn known(value: Value, source: impl Into<String>) -> Fact {
+    pub fn known(value: Value, source: impl Into<Arc<str>>) -> Fact {
         Fact {
             value: Ok(value),
             source: source.into(),
@@ -83,7 +85,7 @@ impl Fact {
     }
 
     /// Unknown, and why.
-    pub fn unknown(why: impl Into<String>, source: impl Into<String>) -> Fact {
+    pub fn unknown(why: impl Into<String>, source: impl Into<Arc<str>>) -> Fact {
         Fact {
             value: Err(why.into()),
             source: source.into(),
@@ -92,7 +94,7 @@ impl Fact {
     }
 
     /// Not tried here, and why.
-    pub fn not_tried(why: impl Into<String>, source: impl Into<String>) -> Fact {
+    pub fn not_tried(why: impl Into<String>, source: impl Into<Arc<str>>) -> Fact {
         Fact {
             not_tried: true,
             ..Fact::unknown(why, source)
@@ -103,7 +105,7 @@ impl Fact {
     pub fn of<T>(r: &Reading<T>, value: impl Fn(&T) -> Value) -> Fact {
         Fact {
             value: r.value.as_ref().map(value).map_err(Clone::clone),
-            source: r.source.clone(),
+            source: r.source.as_str().into(),
             not_tried: r.not_tried,
         }
     }

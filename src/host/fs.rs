@@ -84,6 +84,15 @@ pub struct Record {
     pub touched: BTreeMap<String, Touch>,
 }
 
+/// A folder of the host opened once ([`HostFs::open_folder`]).
+#[derive(Debug)]
+pub struct Folder {
+    fd: OwnedFd,
+    path: String,
+    /// Device and inode: the folder's identity.
+    pub id: (u64, u64),
+}
+
 /// The host's file system under a root.
 #[derive(Debug)]
 pub struct HostFs {
@@ -238,6 +247,39 @@ impl HostFs {
             );
         }
         Ok(meta)
+    }
+
+    /// A folder opened once, for looking names up in it ([`HostFs::has_entry`]).
+    pub fn open_folder(&self, path: &str) -> Result<Folder, ReadError> {
+        let fd = self.open_at(path, OFlags::PATH | OFlags::DIRECTORY, true)?;
+        let meta = fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
+        if let Some(r) = &self.record {
+            r.borrow_mut()
+                .touched
+                .entry(path.to_string())
+                .or_insert(Touch::Dir);
+        }
+        Ok(Folder {
+            fd,
+            path: path.to_string(),
+            id: meta.id,
+        })
+    }
+
+    /// True when `name` is an entry of the folder (any file type, a dangling symlink too). `name`
+    /// is one path component: anything else (`a/b`, `..`) is not looked up, so a lookup never
+    /// leaves the folder.
+    pub fn has_entry(&self, folder: &Folder, name: &str) -> bool {
+        if name.is_empty() || name.contains(['/', '\0']) || name == "." || name == ".." {
+            return false;
+        }
+        let found =
+            rustix::fs::statat(&folder.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok();
+        if found && let Some(r) = &self.record {
+            let path = format!("{}/{name}", folder.path.trim_end_matches('/'));
+            r.borrow_mut().touched.entry(path).or_insert(Touch::Other);
+        }
+        found
     }
 
     /// True when the path exists (any file type; a dangling symlink does not count).

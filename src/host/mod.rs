@@ -9,7 +9,7 @@ mod fs;
 pub mod live;
 mod walk;
 
-pub use fs::{FileKind, HostFs, MAX_ENTRIES, MAX_READ, Meta, Mode, Record, Touch, trimmed};
+pub use fs::{FileKind, Folder, HostFs, MAX_ENTRIES, MAX_READ, Meta, Mode, Record, Touch, trimmed};
 
 /// Why a host file could not be read. Each becomes an `unknown` fact with this text as the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

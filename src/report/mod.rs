@@ -111,7 +111,7 @@ pub struct TechReport {
     /// One of the 20 rows of the 2009 table.
     pub source_row: bool,
     /// The source table's columns.
-    pub table: Option<TableColumns>,
+    pub table: Option<std::sync::Arc<TableColumns>>,
 }
 
 /// CPU part of the host summary.
@@ -325,7 +325,7 @@ fn host_summary(p: &Probed, f: &Facts, table: &Table) -> HostSummary {
             config_source: f
                 .get("kernel.config")
                 .filter(|x| x.value.is_ok())
-                .map(|x| x.source.clone()),
+                .map(|x| x.source.to_string()),
             modules: p
                 .kernel
                 .modules

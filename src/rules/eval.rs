@@ -70,25 +70,25 @@ fn run(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<Evidence>>) -> Ou
             Outcome::Fail => Outcome::Pass,
             other => other,
         },
-        Cond::Leaf { fact, key, op } => {
+        Cond::Leaf { fact, key, op, .. } => {
             let Some(f) = facts.get(fact.name) else {
-                return record(evidence, c, Observed::NotProbed, "", Outcome::Unknown);
+                return record(evidence, c, Observed::NotProbed, None, Outcome::Unknown);
             };
             match &f.value {
                 Err(why) if f.not_tried => {
                     let seen = Observed::NotTried(why.clone());
-                    record(evidence, c, seen, "", Outcome::NotTried)
+                    record(evidence, c, seen, None, Outcome::NotTried)
                 }
                 Err(why) => record(
                     evidence,
                     c,
                     Observed::Unknown(why.clone()),
-                    "",
+                    None,
                     Outcome::Unknown,
                 ),
                 Ok(value) => {
                     let (outcome, seen) = test(value, key.as_deref(), op);
-                    record(evidence, c, Observed::Value(seen), &f.source, outcome)
+                    record(evidence, c, Observed::Value(seen), Some(&f.source), outcome)
                 }
             }
         }
@@ -100,16 +100,22 @@ fn record(
     evidence: &mut Option<&mut Vec<Evidence>>,
     c: &Cond,
     observed: Observed,
-    source: &str,
+    source: Option<&std::sync::Arc<str>>,
     outcome: Outcome,
 ) -> Outcome {
-    if let (Some(e), Cond::Leaf { fact, key, op }) = (evidence, c) {
+    if let (
+        Some(e),
+        Cond::Leaf {
+            fact, key, shown, ..
+        },
+    ) = (evidence, c)
+    {
         e.push(Evidence::Fact {
             fact: fact.name,
             key: key.clone(),
-            op: describe(op),
+            op: shown.clone(),
             observed,
-            source: source.to_string(),
+            source: source.cloned(),
             outcome,
         });
     }
@@ -117,7 +123,7 @@ fn record(
 }
 
 /// An operator as the evidence shows it (`in [x86_64, aarch64]`, `has "kvm"`, `>= 2.6.32`).
-fn describe(op: &Op) -> String {
+pub(super) fn describe(op: &Op) -> String {
     match op {
         Op::In(v) => format!("in [{}]", v.join(", ")),
         Op::NotIn(v) => format!("not in [{}]", v.join(", ")),

@@ -2,6 +2,7 @@
 //! report shows (and its JSON, a string); nothing parses that line back.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::eval::Outcome;
 
@@ -29,11 +30,11 @@ pub enum Evidence {
         /// Key within a map fact.
         key: Option<String>,
         /// The operator as shown (`in [x86_64, aarch64]`, `has "kvm"`, `>= 2.6.32`).
-        op: String,
+        op: Arc<str>,
         /// What was seen.
         observed: Observed,
-        /// Where the value came from (a host path, `cpuid`, an ioctl), or empty.
-        source: String,
+        /// Where the value came from (a host path, `cpuid`, an ioctl), when a value was read.
+        source: Option<Arc<str>>,
         /// The test's outcome.
         outcome: Outcome,
     },
@@ -112,7 +113,7 @@ impl fmt::Display for Evidence {
                             Outcome::Unknown | Outcome::NotTried => "unknown",
                         };
                         write!(f, "{label} {op}: {word} (observed {seen})")?;
-                        if !source.is_empty() {
+                        if let Some(source) = source.as_deref().filter(|s| !s.is_empty()) {
                             write!(f, " [{source}]")?;
                         }
                         Ok(())

@@ -7,12 +7,14 @@
 //! what a failure means (`unsupported`, `host-change`, `available`), the reason shown when it fails
 //! and the remediation. Reads no host files.
 
+mod compact;
 pub mod eval;
 pub mod evidence;
 mod load;
 pub mod model;
 pub mod parse;
 
+pub use compact::COMPACT;
 pub use eval::{Outcome, eval, holds};
 pub use evidence::{Evidence, Observed};
 pub use load::MAX_DATA;
@@ -30,7 +32,7 @@ impl Table {
                 Cond::All(v) | Cond::Any(v) => v.iter().for_each(|c| walk(c, n)),
                 Cond::Not(c) => walk(c, n),
                 Cond::Const(_) => {}
-                Cond::Leaf { fact, key, op } => {
+                Cond::Leaf { fact, key, op, .. } => {
                     let values: &[String] = match (key, op) {
                         (Some(k), _) => std::slice::from_ref(k),
                         (None, Op::Has(v) | Op::Lacks(v)) => std::slice::from_ref(v),

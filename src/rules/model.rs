@@ -78,7 +78,7 @@ pub enum Status {
 }
 
 /// A condition over facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Cond {
     /// Every one passes.
     All(Vec<Cond>),
@@ -90,17 +90,20 @@ pub enum Cond {
     Const(bool),
     /// A test on one fact.
     Leaf {
-        /// The fact, a row of the fact table.
+        /// The fact, a row of the fact table (by name in the compact form).
+        #[serde(with = "super::compact::fact_row")]
         fact: &'static FactDef,
         /// Key within a map fact.
         key: Option<String>,
         /// The test.
         op: Op,
+        /// The test as evidence shows it (`in [x86_64, aarch64]`, `has "kvm"`, `>= 2.6.32`).
+        shown: std::sync::Arc<str>,
     },
 }
 
 /// A test on one fact value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Op {
     /// Equal to one of.
     In(Vec<String>),
@@ -123,7 +126,7 @@ pub enum Op {
 }
 
 /// A comparison bound.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Bound {
     /// For `version` facts.
     Version(KVersion),
@@ -141,7 +144,7 @@ impl std::fmt::Display for Bound {
 }
 
 /// A requirement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Requirement {
     /// Short id, unique within the technology.
     pub id: String,
@@ -190,7 +193,7 @@ pub struct TableColumns {
 }
 
 /// One technology of the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Technology {
     /// Stable id (`kvm`, `xen`…).
     pub id: String,
@@ -219,8 +222,8 @@ pub struct Technology {
     /// Technologies (earlier in the table) whose verdict this one inherits: a VMM on KVM is no
     /// better than KVM here.
     pub depends: Vec<String>,
-    /// The source table's columns.
-    pub table: Option<TableColumns>,
+    /// The source table's columns (shared with every report judged from this table).
+    pub table: Option<std::sync::Arc<TableColumns>>,
     /// When this Linux is its controlling OS.
     pub detect_host: Option<Cond>,
     /// When this Linux runs under or inside it.
@@ -233,7 +236,7 @@ pub struct Technology {
 }
 
 /// The whole table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Table {
     /// Technologies in file order.
     pub technologies: Vec<Technology>,

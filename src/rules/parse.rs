@@ -1,5 +1,5 @@
-//! Validating the table's TOML: every error names file, line and column. The embedded table is
-//! parsed at start like a `--data` file (a test keeps it valid).
+//! Validating the table's TOML: every error names file, line and column. The embedded table was
+//! parsed here when its compact form was written (`compact.rs`; a test keeps the two equal).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -8,11 +8,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::model::*;
-use crate::facts::{Kind, registry};
+use crate::facts::{Asks, Kind, registry};
 use crate::sources::virt::words::{Virt, WORDS};
 use crate::version::KVersion;
 
-/// The table shipped with virtprobe, as text.
+/// The table shipped with virtprobe, as text (what its compact form was made from).
 pub const EMBEDDED: &str = include_str!("../../data/technologies.toml");
 /// The name the embedded table is reported under.
 pub const EMBEDDED_NAME: &str = "data/technologies.toml (embedded)";
@@ -316,9 +316,33 @@ fn leaf(ctx: &Ctx, r: &RawCond, span: Range<usize>) -> Result<Cond, DataError> {
     } else {
         unreachable!("exactly one operator was counted above")
     };
+    // A tool is looked up by name in each bin folder: one path component, `*` only at the end.
+    if def.asks == Asks::Tools {
+        let names: &[String] = match &op {
+            Op::Has(v) | Op::Lacks(v) => std::slice::from_ref(v),
+            Op::HasAny(v) => v,
+            _ => &[],
+        };
+        let bad_name = |n: &String| {
+            let stem = n.strip_suffix('*').unwrap_or(n);
+            stem.is_empty()
+                || stem == "."
+                || stem == ".."
+                || !stem
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.+".contains(c))
+        };
+        if let Some(n) = names.iter().chain(r.key.iter()).find(|n| bad_name(n)) {
+            return Err(ctx.err(
+                span,
+                format!("tool name {n:?}: a program's file name (letters, digits, - _ . +), `*` only at the end"),
+            ));
+        }
+    }
     Ok(Cond::Leaf {
         fact: def,
         key: r.key.clone(),
+        shown: super::eval::describe(&op).into(),
         op,
     })
 }
@@ -423,7 +447,7 @@ fn technology(
         open_source: t.open_source,
         ready: t.ready,
         depends,
-        table: t.table,
+        table: t.table.map(std::sync::Arc::new),
         detect_host,
         detect_guest,
         words,
@@ -432,11 +456,6 @@ fn technology(
 }
 
 impl Table {
-    /// The embedded table.
-    pub fn embedded() -> Result<Table, DataError> {
-        Table::parse(EMBEDDED, EMBEDDED_NAME)
-    }
-
     /// Parse and validate table text.
     pub fn parse(text: &str, file: &str) -> Result<Table, DataError> {
         let raw: RawTable = toml::from_str(text).map_err(|e| {

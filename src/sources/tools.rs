@@ -1,8 +1,9 @@
 //! Installed tools: the names the table asks about, looked for in `PATH` and the usual bin and
 //! sbin folders.
 //!
-//! Lists each folder of `PATH` (live, or as a captured tree recorded it) and of [`BIN_DIRS`],
-//! in that order; a tool's path is the first folder that has it. A name ending in `*` is a prefix.
+//! Looks each wanted name up (one `fstatat`) in each folder of `PATH` (live, or as a captured tree
+//! recorded it) and of [`BIN_DIRS`], in that order; a tool's path is the first folder that has it.
+//! A name ending in `*` is a prefix: only for those is a folder listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,26 +50,29 @@ pub fn find(
             d.len() <= 4096 && d.split('/').filter(|c| !c.is_empty()).count() <= MAX_PATH_DEPTH
         })
         .take(MAX_PATH_DIRS);
+    let names: Vec<&String> = wanted.iter().filter(|w| !w.ends_with('*')).collect();
     for dir in path_dirs.chain(BIN_DIRS.iter().copied()) {
-        let Ok(meta) = fs.metadata(dir) else {
+        let Ok(folder) = fs.open_folder(dir) else {
             continue;
         };
-        if seen.contains(&meta.id) {
+        if seen.contains(&folder.id) {
             continue;
         }
-        seen.push(meta.id);
-        let Ok(names) = fs.read_dir(dir) else {
+        seen.push(folder.id);
+        for name in &names {
+            if !found.contains_key(*name) && fs.has_entry(&folder, name) {
+                found.insert((*name).clone(), format!("{dir}/{name}"));
+            }
+        }
+        if prefixes.is_empty() {
             continue;
-        };
-        for name in names {
-            let key = if wanted.contains(&name) {
-                name.clone()
-            } else if let Some(p) = prefixes.iter().find(|p| name.starts_with(**p)) {
-                format!("{p}*")
-            } else {
-                continue;
-            };
-            found.entry(key).or_insert_with(|| format!("{dir}/{name}"));
+        }
+        for name in fs.read_dir(dir).unwrap_or_default() {
+            if let Some(p) = prefixes.iter().find(|p| name.starts_with(**p)) {
+                found
+                    .entry(format!("{p}*"))
+                    .or_insert_with(|| format!("{dir}/{name}"));
+            }
         }
     }
     found

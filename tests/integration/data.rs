@@ -27,6 +27,26 @@ const SOURCE_IDS: [&str; 20] = [
     "beat",
 ];
 
+/// The compact form the binary loads is the TOML, parsed and validated. After changing either,
+/// `VIRTPROBE_BLESS=1 cargo test compact` writes it again.
+#[test]
+fn compact_form_is_current() {
+    let mut parsed = Table::parse(virtprobe::rules::EMBEDDED, virtprobe::rules::EMBEDDED_NAME)
+        .expect("the shipped TOML is valid");
+    parsed.source = virtprobe::rules::EMBEDDED_NAME.into();
+    let bytes = parsed.to_compact().unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/technologies.bin");
+    if std::env::var_os("VIRTPROBE_BLESS").is_some() && virtprobe::rules::COMPACT != bytes {
+        std::fs::write(&path, &bytes).unwrap();
+        panic!("data/technologies.bin written again: build and test once more");
+    }
+    assert!(
+        virtprobe::rules::COMPACT == bytes,
+        "data/technologies.bin is stale: run VIRTPROBE_BLESS=1 cargo test compact"
+    );
+    assert_eq!(Table::embedded().unwrap(), parsed);
+}
+
 #[test]
 fn shipped_table_loads_and_covers_the_source_rows() {
     let t = Table::embedded().unwrap();

@@ -116,6 +116,14 @@ impl serde::Serialize for Virt {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Virt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let word = <&str>::deserialize(d)?;
+        Virt::from_word(word)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown word {word:?}")))
+    }
+}
+
 impl schemars::JsonSchema for Virt {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Virt".into()
