@@ -109,13 +109,15 @@ fn v2_controllers(fs: &HostFs, text: &str, kernel: &Kernel) -> BTreeSet<String> 
     set
 }
 
-/// The enabled controllers of `/proc/cgroups` (`name hierarchy num_cgroups enabled`).
+/// The enabled controllers of `/proc/cgroups` (`name hierarchy num_cgroups enabled`), parsed by
+/// procfs-core; a line it cannot read (a truncated file) leaves the lines before it.
 pub fn parse_proc_cgroups(text: &str) -> BTreeSet<String> {
+    use procfs::FromBufRead;
+    // procfs stops at the first bad line: parse line by line so the good ones still count.
     text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let cols: Vec<&str> = l.split_whitespace().collect();
-            (cols.len() >= 4 && cols[3] == "1").then(|| cols[0].to_string())
-        })
+        .filter_map(|l| procfs::CGroupControllers::from_buf_read(l.as_bytes()).ok())
+        .flat_map(|c| c.0)
+        .filter(|c| c.enabled)
+        .map(|c| c.name)
         .collect()
 }

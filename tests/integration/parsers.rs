@@ -306,3 +306,23 @@ mod labels {
         assert_eq!(label_value("a\nb"), "a_b");
     }
 }
+
+mod proc_cgroups {
+    use proptest::prelude::*;
+    use virtprobe::sources::cgroups::parse_proc_cgroups;
+
+    #[test]
+    fn enabled_controllers_and_bad_lines() {
+        let text = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t0\t1\t1\nmemory\t0\t1\t0\nbroken\npids\t0\t1\t1\n";
+        let set = parse_proc_cgroups(text);
+        assert_eq!(set.into_iter().collect::<Vec<_>>(), ["cpuset", "pids"]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(crate::util::proptest_cases()))]
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_proc_cgroups(&String::from_utf8_lossy(&bytes));
+        }
+    }
+}

@@ -131,26 +131,34 @@ fn marker_files(fs: &HostFs) -> Option<Found> {
     None
 }
 
+/// The cgroup paths of PID 1 and of this process (`/proc/*/cgroup`, parsed by procfs-core).
 fn cgroup_paths(fs: &HostFs) -> Option<Found> {
+    use procfs::FromBufRead;
     ["/proc/1/cgroup", "/proc/self/cgroup"]
         .into_iter()
         .find_map(|p| {
             let t = fs.read_string(p).ok()?;
-            if t.contains("/libpod-") {
-                Some(Found::new(
-                    Virt::Podman,
-                    format!("{p} names a libpod cgroup"),
-                ))
-            } else if t.contains("/docker/") || t.contains("/docker-") {
-                Some(Found::new(
-                    Virt::Docker,
-                    format!("{p} names a docker cgroup"),
-                ))
-            } else if t.contains("/lxc/") || t.contains("lxc.payload") {
-                Some(Found::new(Virt::Lxc, format!("{p} names an lxc cgroup")))
-            } else {
-                None
-            }
+            let groups = t
+                .lines()
+                .filter_map(|l| procfs::ProcessCGroups::from_buf_read(l.as_bytes()).ok())
+                .flat_map(|g| g.0);
+            groups.map(|g| g.pathname).find_map(|path| {
+                if path.contains("/libpod-") {
+                    Some(Found::new(
+                        Virt::Podman,
+                        format!("{p} names a libpod cgroup"),
+                    ))
+                } else if path.contains("/docker/") || path.contains("/docker-") {
+                    Some(Found::new(
+                        Virt::Docker,
+                        format!("{p} names a docker cgroup"),
+                    ))
+                } else if path.contains("/lxc/") || path.contains("lxc.payload") {
+                    Some(Found::new(Virt::Lxc, format!("{p} names an lxc cgroup")))
+                } else {
+                    None
+                }
+            })
         })
 }
 
