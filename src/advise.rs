@@ -22,19 +22,19 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::report::{Report, TechReport, Verdict};
-use crate::rules::{Category, Status, Table, Technology};
+use crate::rules::{Category, Feature, GuestOs, Isolation, Status, Table, Technology};
 
 /// What the workload needs.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Request {
     /// `linux`, `windows` or `other`.
-    pub guest_os: String,
+    pub guest_os: GuestOs,
     /// Guest architecture; `None`: the host's.
     pub guest_arch: Option<String>,
-    /// `process`, `kernel` or `hardware`.
-    pub isolation: Option<String>,
-    /// `smp`, `hotplug`, `live-migration`, `no-root`…
-    pub needs: Vec<String>,
+    /// The isolation wanted at least.
+    pub isolation: Option<Isolation>,
+    /// What it must offer.
+    pub needs: Vec<Feature>,
     /// Only open-source technologies.
     pub open_source_only: bool,
 }
@@ -76,28 +76,20 @@ pub struct Advice {
     pub excluded: Vec<Excluded>,
 }
 
-fn isolation_level(s: &str) -> u8 {
-    match s {
-        "hardware" => 3,
-        "kernel" => 2,
-        _ => 1,
-    }
-}
-
 fn maintained(t: &Technology) -> bool {
     t.status == Status::Maintained
 }
 
 /// Why `t` does not fit the workload, if it does not.
 fn misfit(t: &Technology, req: &Request, host_arch: Option<&str>) -> Option<String> {
-    let vm = t.isolation.iter().any(|i| i == "hardware");
-    if req.guest_os != "linux" && !t.guest_os.contains(&req.guest_os) {
+    let vm = t.isolation.contains(&Isolation::Hardware);
+    if req.guest_os != GuestOs::Linux && !t.guest_os.contains(&req.guest_os) {
         return Some(if vm {
             format!("does not run {} guests", req.guest_os)
         } else {
             format!(
                 "shares the host's Linux kernel; a {} guest needs full virtualization",
-                if req.guest_os == "windows" {
+                if req.guest_os == GuestOs::Windows {
                     "Windows"
                 } else {
                     "non-Linux"
@@ -108,31 +100,26 @@ fn misfit(t: &Technology, req: &Request, host_arch: Option<&str>) -> Option<Stri
     if let Some(ga) = &req.guest_arch
         && Some(ga.as_str()) != host_arch
         && !same_family(ga, host_arch.unwrap_or(""))
-        && !t.guest_os.iter().any(|g| g == "any-arch")
+        && !t.guest_os.contains(&GuestOs::AnyArch)
     {
         return Some(format!(
             "runs only guests of the host's architecture ({}), not {ga}; that needs an emulator",
             host_arch.unwrap_or("unknown")
         ));
     }
-    if let Some(iso) = &req.isolation {
-        let best = t
-            .isolation
-            .iter()
-            .map(|i| isolation_level(i))
-            .max()
-            .unwrap_or(0);
-        if best < isolation_level(iso) {
+    if let Some(iso) = req.isolation {
+        // Isolation is ordered: process < kernel < hardware.
+        if t.isolation.iter().max().is_none_or(|best| *best < iso) {
             return Some(format!(
                 "gives {} isolation, less than the {iso} isolation asked for",
-                t.isolation.first().map(|i| &**i).unwrap_or("no")
+                t.isolation.first().map_or("no", |i| i.as_str())
             ));
         }
     }
     for n in &req.needs {
-        if !t.features.iter().any(|f| f == n) {
-            return Some(match n.as_str() {
-                "no-root" => "needs root (or a privileged daemon) to run".to_string(),
+        if !t.features.contains(n) {
+            return Some(match n {
+                Feature::NoRoot => "needs root (or a privileged daemon) to run".to_string(),
                 other => format!("does not offer {other}"),
             });
         }
@@ -179,15 +166,17 @@ fn explain(t: &Technology, r: &TechReport) -> Vec<String> {
             _ => "slow",
         }
     )];
-    let iso = t.isolation.join(", ");
+    let join = |words: Vec<&str>| words.join(", ");
+    let iso = join(t.isolation.iter().map(|i| i.as_str()).collect());
     if !iso.is_empty() {
         why.push(format!("isolation: {iso}"));
     }
     if !t.features.is_empty() {
-        why.push(format!("offers: {}", t.features.join(", ")));
+        let offers = join(t.features.iter().map(|f| f.as_str()).collect());
+        why.push(format!("offers: {offers}"));
     }
     if !maintained(t) {
-        let mut status = crate::render::explain::word(&t.status);
+        let mut status = t.status.to_string();
         if !t.status_note.is_empty() {
             status.push_str(&format!(" ({})", t.status_note));
         }

@@ -11,6 +11,9 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[macro_use]
+mod words;
+
 pub mod advise;
 pub mod capture;
 pub mod facts;

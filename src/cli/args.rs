@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use virtprobe::report::Verdict;
+use virtprobe::rules::{Feature, GuestOs, Isolation};
 
 /// Which virtualization technologies can run on this Linux host, and what stands in the way of the others.
 #[derive(Debug, Parser)]
@@ -46,26 +48,11 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 pub struct View {
     /// Show only technologies with these verdicts.
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "VERDICT,…")]
-    pub only: Vec<VerdictArg>,
+    #[arg(long, value_delimiter = ',', value_name = "VERDICT,…", value_parser = words(Verdict::WORDS, Verdict::from_word))]
+    pub only: Vec<Verdict>,
     /// List the unsupported technologies one by one, with why (they are folded into one line).
     #[arg(long)]
     pub all: bool,
-}
-
-/// A verdict, as `--only` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VerdictArg {
-    /// Usable now.
-    Ready,
-    /// Only installs, module loads or permissions remain.
-    Available,
-    /// Needs a reboot-level change.
-    NeedsHostChange,
-    /// Impossible here.
-    Unsupported,
-    /// Could not be decided.
-    Unknown,
 }
 
 /// The JSON documents `schema` describes.
@@ -107,95 +94,146 @@ pub enum Format {
     Nfd,
 }
 
-/// Subcommands.
+/// Subcommands, each with its own options.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Probe the host and judge every technology (the default).
-    Report {
-        /// Output format.
-        #[arg(long, value_enum)]
-        format: Option<Format>,
-        /// Print JSON (the same as --format json).
-        #[arg(long)]
-        json: bool,
-        /// Which technologies to show.
-        #[command(flatten)]
-        view: View,
-    },
+    Report(ReportArgs),
     /// Every rule of one technology with the evidence read.
-    Explain {
-        /// Technology id (kvm, xen, lxc…; `virtprobe list` shows them all).
-        id: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Explain(ExplainArgs),
     /// Exit 0 when every named technology is ready, 1 when one is not, 2 on error.
-    Check {
-        /// Technology ids.
-        #[arg(required = true)]
-        ids: Vec<String>,
-        /// Print nothing.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Check(CheckArgs),
     /// Rank the technologies that fit a workload on this host.
     Advise(AdviseArgs),
     /// The technologies the table knows: id, name, category.
-    List {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Copy every file the probe reads, plus the live-only answers, into DIR.
-    Capture {
-        /// Destination folder (created; must be empty if it exists).
-        dir: PathBuf,
-    },
+    Capture(CaptureArgs),
     /// Keep a JSON status, Prometheus metrics and NFD features current.
     Serve(ServeArgs),
     /// Exit 0 when the status file of `serve` is fresh, 1 when it is older than --max-age or
     /// missing (a liveness check for a container).
-    Health {
-        /// Status file (JSON).
-        #[arg(long, default_value = "/var/lib/virtprobe/status.json")]
-        status: PathBuf,
-        /// How old the status may be.
-        #[arg(long, default_value = "15min", value_parser = parse_interval)]
-        max_age: Duration,
-    },
+    Health(HealthArgs),
     /// Shell completions, on standard output.
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// The manual page (roff), on standard output.
     #[command(hide = true)]
     Manpage,
     /// Print the JSON Schema of a JSON document virtprobe writes.
-    Schema {
-        /// Which document.
-        #[arg(value_enum, default_value_t = Document::Report)]
-        document: Document,
-    },
+    Schema(SchemaArgs),
+}
+
+impl Command {
+    /// The subcommand's name, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Report(_) => "report",
+            Command::Explain(_) => "explain",
+            Command::Check(_) => "check",
+            Command::Advise(_) => "advise",
+            Command::List(_) => "list",
+            Command::Capture(_) => "capture",
+            Command::Serve(_) => "serve",
+            Command::Schema(_) => "schema",
+            Command::Health(_) => "health",
+            Command::Completions(_) => "completions",
+            Command::Manpage => "manpage",
+        }
+    }
+}
+
+/// Options of `report`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Print JSON (the same as --format json).
+    #[arg(long)]
+    pub json: bool,
+    /// Which technologies to show.
+    #[command(flatten)]
+    pub view: View,
+}
+
+/// Options of `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Technology id (kvm, xen, lxc…; `virtprobe list` shows them all).
+    pub id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Technology ids.
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    /// Print nothing.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Options of `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `capture`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Destination folder (created; must be empty if it exists).
+    pub dir: PathBuf,
+}
+
+/// Options of `health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Status file (JSON).
+    #[arg(long, default_value = "/var/lib/virtprobe/status.json")]
+    pub status: PathBuf,
+    /// How old the status may be.
+    #[arg(long, default_value = "15min", value_parser = parse_interval)]
+    pub max_age: Duration,
+}
+
+/// Options of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Options of `schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which document.
+    #[arg(value_enum, default_value_t = Document::Report)]
+    pub document: Document,
 }
 
 /// Options of `advise`.
 #[derive(Debug, Args)]
 pub struct AdviseArgs {
     /// Guest operating system.
-    #[arg(long, value_enum, default_value_t = GuestOs::Linux)]
+    #[arg(long, default_value = "linux", value_parser = words(&["linux", "windows", "other"], GuestOs::from_word))]
     pub guest_os: GuestOs,
     /// Guest architecture (`uname -m` word); default: the host's.
     #[arg(long, value_name = "ARCH")]
     pub guest_arch: Option<String>,
-    /// Isolation wanted.
-    #[arg(long, value_enum)]
+    /// Isolation wanted at least.
+    #[arg(long, value_parser = words(Isolation::WORDS, Isolation::from_word))]
     pub isolation: Option<Isolation>,
     /// Needs, comma separated.
-    #[arg(long, value_enum, value_delimiter = ',', value_name = "NEED,…")]
-    pub need: Vec<Need>,
+    #[arg(long, value_delimiter = ',', value_name = "NEED,…", value_parser = words(Feature::WORDS, Feature::from_word))]
+    pub need: Vec<Feature>,
     /// Only open-source technologies.
     #[arg(long, value_enum)]
     pub license: Option<License>,
@@ -204,39 +242,16 @@ pub struct AdviseArgs {
     pub json: bool,
 }
 
-/// Guest OS for `advise`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GuestOs {
-    /// Linux.
-    Linux,
-    /// Windows.
-    Windows,
-    /// Another OS.
-    Other,
-}
-
-/// Isolation for `advise`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Isolation {
-    /// Processes sharing the host kernel (containers).
-    Process,
-    /// A kernel of its own (user-space kernels, paravirtualization, VMs).
-    Kernel,
-    /// Hardware-enforced (virtual machines).
-    Hardware,
-}
-
-/// A need for `advise`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Need {
-    /// Several virtual CPUs.
-    Smp,
-    /// CPU or memory hotplug.
-    Hotplug,
-    /// Live migration.
-    LiveMigration,
-    /// Runs without root.
-    NoRoot,
+/// A value parser for one of the table's words (`process`, `no-root`…): clap lists them in help
+/// and completions, and gives the typed value.
+fn words<T: Clone + Send + Sync + 'static>(
+    words: &'static [&'static str],
+    from: fn(&str) -> Option<T>,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(words).try_map(move |w| {
+        from(&w).ok_or_else(|| format!("{w:?} is not one of {}", words.join(", ")))
+    })
 }
 
 /// License filter.

@@ -1,4 +1,5 @@
-//! Each command: report, explain, check, advise, list, capture, serve, schema.
+//! One function per command: report, explain, check, advise, list, capture, serve, health,
+//! completions, manpage, schema. Only the commands that judge a host load the table.
 
 use std::io::Write;
 
@@ -12,7 +13,10 @@ use virtprobe::rules::Table;
 use virtprobe::service::{self, Service};
 use virtprobe::{advise, capture};
 
-use super::args::{Command, Document, Format, Need};
+use super::args::{
+    AdviseArgs, CaptureArgs, CheckArgs, Command, CompletionsArgs, Document, ExplainArgs, Format,
+    SchemaArgs, ServeArgs,
+};
 use super::{Config, Exit};
 
 /// Write to standard output; a reader that went away is not an error worth a message.
@@ -34,6 +38,7 @@ fn json<T: serde::Serialize>(v: &T, pretty: bool) -> Result<Vec<u8>> {
     Ok(text)
 }
 
+/// Probe the host (or the tree `--root`/`--host-root` names) and judge it.
 fn probe(c: &Config, table: &Table) -> Result<Report> {
     let fs = match &c.root {
         None => HostFs::live()?,
@@ -65,138 +70,164 @@ fn find<'a>(report: &'a Report, id: &str) -> Result<&'a TechReport> {
 
 /// Run one command.
 pub fn run(c: Config) -> Result<Exit> {
-    let table = service::load_table(c.data.as_deref())?;
-    let ctx = render::Context {
-        color: c.color,
-        pretty: c.pretty,
-        columns: c.columns,
-        only: c.only.clone(),
-        all: c.all,
-        ..Default::default()
-    };
     match &c.command {
-        Command::Health { status, max_age } => return health(status, *max_age),
-        Command::Completions { shell } => {
-            let mut out = Vec::new();
-            let mut cmd = <super::Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "virtprobe", &mut out);
-            print(&out)?;
-        }
-        Command::Manpage => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(<super::Cli as clap::CommandFactory>::command())
-                .render(&mut out)?;
-            print(&out)?;
-        }
-        Command::Schema { document } => {
-            let schema = match document {
-                Document::Report => schemars::schema_for!(Report),
-                Document::Status => schemars::schema_for!(Status),
-                Document::Explain => schemars::schema_for!(Explanation),
-                Document::Advise => schemars::schema_for!(advise::Advice),
-                Document::List => schemars::schema_for!(Listing),
-            };
-            print(&json(&schema, true)?)?;
-        }
-        Command::List { .. } => {
-            let listing = Listing::new(&table);
-            let out = if c.json {
-                json(&listing, c.pretty)?
-            } else {
-                let idw = listing
-                    .technologies
-                    .iter()
-                    .map(|t| t.id.len())
-                    .max()
-                    .unwrap_or(10);
-                let mut out = String::new();
-                for t in &listing.technologies {
-                    let category = render::explain::word(&t.category);
-                    let first = format!("{:idw$}  {category:<23} ", t.id);
-                    out.push_str(&hanging(&first, &t.name, ctx.width()));
-                    out.push('\n');
-                }
-                out.into_bytes()
-            };
-            print(&out)?;
-        }
-        Command::Serve(a) => {
-            let opts = service::Options {
-                root: c.root.clone(),
-                data: c.data.clone(),
-                interval: a.interval,
-                status: a.status.clone(),
-                prometheus: a.prometheus.clone(),
-                nfd: a.nfd.clone(),
-                cycles: a.cycles,
-            };
-            Service::new(opts, table)?.run()?;
-        }
-        Command::Capture { dir } => {
-            let n = capture::capture(&table, dir)
-                .with_context(|| format!("capture into {}", dir.display()))?;
-            eprintln!(
-                "virtprobe: captured {n} files and the live answers into {}",
-                dir.display()
-            );
-        }
-        Command::Report { .. } => {
-            let report = probe(&c, &table)?;
-            let r: &dyn Render = match c.format {
-                Format::Text => &render::Text,
-                Format::Json => &render::Json,
-                Format::Prometheus => &render::Prometheus,
-                Format::Nfd => &render::Nfd,
-            };
-            print(&render::to_bytes(r, &report, &ctx)?)?;
-        }
-        Command::Explain { id, .. } => {
-            let report = probe(&c, &table)?;
-            let t = find(&report, id)?;
-            let out = if c.json {
-                json(&Explanation::new(t.clone()), c.pretty)?
-            } else {
-                render::to_bytes(&render::Explain(t), &report, &ctx)?
-            };
-            print(&out)?;
-        }
-        Command::Check { ids, quiet } => {
-            let report = probe(&c, &table)?;
-            let mut out = String::new();
-            let mut all = true;
-            for id in ids {
-                let t = find(&report, id)?;
-                all &= t.verdict == Verdict::Ready;
-                let first = format!("{}: {} — ", t.id, t.verdict.as_str());
-                out.push_str(&hanging(&first, &render::clean(&t.summary), ctx.width()));
-                out.push('\n');
-            }
-            if !quiet {
-                print(out.as_bytes())?;
-            }
-            return Ok(if all { Exit::Ok } else { Exit::NotMet });
-        }
-        Command::Advise(a) => {
-            let report = probe(&c, &table)?;
-            let word = |v: &dyn std::fmt::Debug| format!("{v:?}").to_lowercase();
-            let req = advise::Request {
-                guest_os: word(&a.guest_os),
-                guest_arch: a.guest_arch.clone(),
-                isolation: a.isolation.map(|i| word(&i)),
-                needs: a.need.iter().map(|n| need_word(*n).to_string()).collect(),
-                open_source_only: a.license.is_some(),
-            };
-            let advice = advise::advise(&report, &table, &req);
-            let out = if c.json {
-                json(&advice, c.pretty)?
-            } else {
-                let mut out = Vec::new();
-                advise::render_text(&advice, ctx.width(), &mut out)?;
-                out
-            };
-            print(&out)?;
-        }
+        Command::Report(a) => report(&c, a.format.unwrap_or(Format::Text)),
+        Command::Explain(a) => explain(&c, a),
+        Command::Check(a) => check(&c, a),
+        Command::Advise(a) => advise(&c, a),
+        Command::List(_) => list(&c),
+        Command::Capture(a) => capture(&c, a),
+        Command::Serve(a) => serve(&c, a),
+        Command::Health(a) => health(&a.status, a.max_age),
+        Command::Completions(a) => completions(a),
+        Command::Manpage => manpage(),
+        Command::Schema(a) => schema(a),
     }
+}
+
+fn table(c: &Config) -> Result<Table> {
+    Ok(service::load_table(c.data.as_deref())?)
+}
+
+fn report(c: &Config, format: Format) -> Result<Exit> {
+    let report = probe(c, &table(c)?)?;
+    let r: &dyn Render = match format {
+        Format::Text => &render::Text,
+        Format::Json => &render::Json,
+        Format::Prometheus => &render::Prometheus,
+        Format::Nfd => &render::Nfd,
+    };
+    print(&render::to_bytes(r, &report, &c.output)?)?;
+    Ok(Exit::Ok)
+}
+
+fn explain(c: &Config, a: &ExplainArgs) -> Result<Exit> {
+    let report = probe(c, &table(c)?)?;
+    let t = find(&report, &a.id)?;
+    let out = if c.json {
+        json(&Explanation::new(t.clone()), c.output.pretty)?
+    } else {
+        render::to_bytes(&render::Explain(t), &report, &c.output)?
+    };
+    print(&out)?;
+    Ok(Exit::Ok)
+}
+
+fn check(c: &Config, a: &CheckArgs) -> Result<Exit> {
+    let report = probe(c, &table(c)?)?;
+    let mut out = String::new();
+    let mut all = true;
+    for id in &a.ids {
+        let t = find(&report, id)?;
+        all &= t.verdict == Verdict::Ready;
+        let first = format!("{}: {} — ", t.id, t.verdict.as_str());
+        out.push_str(&hanging(
+            &first,
+            &render::clean(&t.summary),
+            c.output.width(),
+        ));
+        out.push('\n');
+    }
+    if !a.quiet {
+        print(out.as_bytes())?;
+    }
+    Ok(if all { Exit::Ok } else { Exit::NotMet })
+}
+
+fn advise(c: &Config, a: &AdviseArgs) -> Result<Exit> {
+    let table = table(c)?;
+    let report = probe(c, &table)?;
+    let req = advise::Request {
+        guest_os: a.guest_os,
+        guest_arch: a.guest_arch.clone(),
+        isolation: a.isolation,
+        needs: a.need.clone(),
+        open_source_only: a.license.is_some(),
+    };
+    let advice = advise::advise(&report, &table, &req);
+    let out = if c.json {
+        json(&advice, c.output.pretty)?
+    } else {
+        let mut out = Vec::new();
+        advise::render_text(&advice, c.output.width(), &mut out)?;
+        out
+    };
+    print(&out)?;
+    Ok(Exit::Ok)
+}
+
+fn list(c: &Config) -> Result<Exit> {
+    let listing = Listing::new(&table(c)?);
+    let out = if c.json {
+        json(&listing, c.output.pretty)?
+    } else {
+        let idw = listing
+            .technologies
+            .iter()
+            .map(|t| t.id.len())
+            .max()
+            .unwrap_or(10);
+        let mut out = String::new();
+        for t in &listing.technologies {
+            let first = format!("{:idw$}  {:<23} ", t.id, t.category.as_str());
+            out.push_str(&hanging(&first, &t.name, c.output.width()));
+            out.push('\n');
+        }
+        out.into_bytes()
+    };
+    print(&out)?;
+    Ok(Exit::Ok)
+}
+
+fn capture(c: &Config, a: &CaptureArgs) -> Result<Exit> {
+    let dir = &a.dir;
+    let n = capture::capture(&table(c)?, dir)
+        .with_context(|| format!("capture into {}", dir.display()))?;
+    eprintln!(
+        "virtprobe: captured {n} files and the live answers into {}",
+        dir.display()
+    );
+    Ok(Exit::Ok)
+}
+
+fn serve(c: &Config, a: &ServeArgs) -> Result<Exit> {
+    let opts = service::Options {
+        root: c.root.clone(),
+        data: c.data.clone(),
+        interval: a.interval,
+        status: a.status.clone(),
+        prometheus: a.prometheus.clone(),
+        nfd: a.nfd.clone(),
+        cycles: a.cycles,
+    };
+    Service::new(opts, table(c)?)?.run()?;
+    Ok(Exit::Ok)
+}
+
+fn completions(a: &CompletionsArgs) -> Result<Exit> {
+    let mut out = Vec::new();
+    let mut cmd = <super::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(a.shell, &mut cmd, "virtprobe", &mut out);
+    print(&out)?;
+    Ok(Exit::Ok)
+}
+
+fn manpage() -> Result<Exit> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(<super::Cli as clap::CommandFactory>::command()).render(&mut out)?;
+    print(&out)?;
+    Ok(Exit::Ok)
+}
+
+fn schema(a: &SchemaArgs) -> Result<Exit> {
+    let schema = match a.document {
+        Document::Report => schemars::schema_for!(Report),
+        Document::Status => schemars::schema_for!(Status),
+        Document::Explain => schemars::schema_for!(Explanation),
+        Document::Advise => schemars::schema_for!(advise::Advice),
+        Document::List => schemars::schema_for!(Listing),
+    };
+    print(&json(&schema, true)?)?;
     Ok(Exit::Ok)
 }
 
@@ -232,13 +263,4 @@ fn health(path: &std::path::Path, max_age: std::time::Duration) -> Result<Exit> 
         ));
     }
     Ok(Exit::Ok)
-}
-
-fn need_word(n: Need) -> &'static str {
-    match n {
-        Need::Smp => "smp",
-        Need::Hotplug => "hotplug",
-        Need::LiveMigration => "live-migration",
-        Need::NoRoot => "no-root",
-    }
 }

@@ -8,9 +8,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 pub use args::Cli;
-use args::{ColorChoice, Command, Format, VerdictArg, View};
+use args::{ColorChoice, Command, Format, ReportArgs, View};
+use clap::ValueEnum;
 use virtprobe::host::Mode;
-use virtprobe::report::Verdict;
+use virtprobe::render;
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,29 +24,37 @@ pub enum Exit {
     Error = 2,
 }
 
-/// What the command line asks for, checked.
+/// What the command line asks for, checked: the options every command shares, then the command
+/// with its own.
 #[derive(Debug)]
 pub struct Config {
     /// The folder judged and what it stands for (`None`: this host).
     pub root: Option<(PathBuf, Mode)>,
     /// `--data`.
     pub data: Option<PathBuf>,
-    /// The report's format (for `report`).
-    pub format: Format,
     /// JSON instead of text (explain, advise, list).
     pub json: bool,
-    /// Colour the text.
-    pub color: bool,
-    /// Indent JSON.
-    pub pretty: bool,
-    /// Width text is fitted to.
-    pub columns: usize,
-    /// Verdicts shown (empty: all), and the unsupported ones listed.
-    pub only: Vec<Verdict>,
-    /// List the unsupported technologies one by one.
-    pub all: bool,
+    /// How text and JSON are shaped for the reader (colour, width, indent, the report's view).
+    pub output: render::Context,
     /// The command.
     pub command: Command,
+}
+
+/// The report's format, once `--json` and `--format` agree.
+fn report_format(
+    a: &ReportArgs,
+    cli_json: bool,
+    cli_format: Option<Format>,
+) -> Result<Format, String> {
+    match (a.format.or(cli_format), a.json || cli_json) {
+        (Some(f), true) if f != Format::Json => Err(format!(
+            "--json and --format {} ask for two formats; give one",
+            f.to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_string())
+        )),
+        (_, true) => Ok(Format::Json),
+        (f, false) => Ok(f.unwrap_or(Format::Text)),
+    }
 }
 
 /// The width of the terminal: `COLUMNS`, else the terminal's, else 80.
@@ -58,33 +67,6 @@ fn columns() -> usize {
         .map(|w| usize::from(w.ws_col))
         .filter(|&c| c > 0)
         .unwrap_or(0)
-}
-
-fn verdict(v: VerdictArg) -> Verdict {
-    match v {
-        VerdictArg::Ready => Verdict::Ready,
-        VerdictArg::Available => Verdict::Available,
-        VerdictArg::NeedsHostChange => Verdict::NeedsHostChange,
-        VerdictArg::Unsupported => Verdict::Unsupported,
-        VerdictArg::Unknown => Verdict::Unknown,
-    }
-}
-
-/// The subcommand's name, for messages.
-fn name(c: &Command) -> &'static str {
-    match c {
-        Command::Report { .. } => "report",
-        Command::Explain { .. } => "explain",
-        Command::Check { .. } => "check",
-        Command::Advise(_) => "advise",
-        Command::List { .. } => "list",
-        Command::Capture { .. } => "capture",
-        Command::Serve(_) => "serve",
-        Command::Schema { .. } => "schema",
-        Command::Health { .. } => "health",
-        Command::Completions { .. } => "completions",
-        Command::Manpage => "manpage",
-    }
 }
 
 impl Config {
@@ -105,77 +87,63 @@ impl Config {
             (None, Some(h)) => Some((h, Mode::HostRoot)),
             (None, None) => None,
         };
-        let command = cli.command.unwrap_or(Command::Report {
-            format: None,
-            json: false,
-            view: View::default(),
-        });
+        let mut command = cli
+            .command
+            .unwrap_or(Command::Report(ReportArgs::default()));
         let top_view = !cli.view.only.is_empty() || cli.view.all;
-        let (json, format, view) = match &command {
-            Command::Report { format, json, view } => {
-                let json = *json || cli.json;
-                let format = match (format.or(cli.format), json) {
-                    (Some(f), true) if f != Format::Json => {
-                        return Err(format!(
-                            "--json and --format {} ask for two formats; give one",
-                            format!("{f:?}").to_lowercase()
-                        ));
-                    }
-                    (_, true) => Format::Json,
-                    (f, false) => f.unwrap_or(Format::Text),
-                };
-                let view = if top_view {
-                    cli.view.clone()
-                } else {
-                    view.clone()
-                };
-                if format != Format::Text && (!view.only.is_empty() || view.all) {
+        let name = command.name();
+        let mut json = cli.json;
+        match &mut command {
+            Command::Report(a) => {
+                a.format = Some(report_format(a, cli.json, cli.format)?);
+                json = a.format == Some(Format::Json);
+                if top_view {
+                    a.view = cli.view.clone();
+                }
+                if a.format != Some(Format::Text) && (!a.view.only.is_empty() || a.view.all) {
                     return Err("--only and --all shape the text report; they do not apply to --format json, prometheus or nfd".into());
                 }
-                (json, format, view)
             }
-            other => {
-                if cli.format.is_some() {
-                    return Err(format!(
-                        "--format applies to the report, not to `virtprobe {}`",
-                        name(other)
-                    ));
-                }
-                if top_view {
-                    return Err(format!(
-                        "--only and --all apply to the report, not to `virtprobe {}`",
-                        name(other)
-                    ));
-                }
-                let own = match other {
-                    Command::Explain { json, .. } | Command::List { json } => *json,
-                    Command::Advise(a) => a.json,
-                    _ if cli.json => {
-                        return Err(format!(
-                            "--json does not apply to `virtprobe {}`",
-                            name(other)
-                        ));
-                    }
-                    _ => false,
-                };
-                (own || cli.json, Format::Text, View::default())
+            _ if cli.format.is_some() => {
+                return Err(format!(
+                    "--format applies to the report, not to `virtprobe {name}`"
+                ));
             }
-        };
-        if root.is_some() && matches!(command, Command::Capture { .. }) {
-            return Err(
-                "`virtprobe capture` copies this host; --root and --host-root do not apply".into(),
-            );
+            _ if top_view => {
+                return Err(format!(
+                    "--only and --all apply to the report, not to `virtprobe {name}`"
+                ));
+            }
+            Command::Explain(a) => json |= a.json,
+            Command::List(a) => json |= a.json,
+            Command::Advise(a) => json |= a.json,
+            Command::Capture(_) if root.is_some() => {
+                return Err(
+                    "`virtprobe capture` copies this host; --root and --host-root do not apply"
+                        .into(),
+                );
+            }
+            _ if cli.json => {
+                return Err(format!("--json does not apply to `virtprobe {name}`"));
+            }
+            _ => {}
         }
+        let view = match &command {
+            Command::Report(a) => a.view.clone(),
+            _ => View::default(),
+        };
         Ok(Config {
             root,
             data: cli.data,
-            format,
             json,
-            color,
-            pretty: terminal,
-            columns: columns(),
-            only: view.only.into_iter().map(verdict).collect(),
-            all: view.all,
+            output: render::Context {
+                color,
+                pretty: terminal,
+                columns: columns(),
+                only: view.only,
+                all: view.all,
+                service: None,
+            },
             command,
         })
     }

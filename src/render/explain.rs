@@ -11,14 +11,6 @@ use crate::rules::Outcome;
 /// Every rule of one technology with its evidence.
 pub struct Explain<'a>(pub &'a TechReport);
 
-/// A serde enum's word (`host-change`, `hosted-hypervisor`).
-pub fn word<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 impl Render for Explain<'_> {
     fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
         let t = self.0;
@@ -37,14 +29,14 @@ impl Render for Explain<'_> {
             line(out, "  ", &format!("detected: this Linux is its {what}"))?;
         }
         line(out, "  ", &clean(&t.summary))?;
-        let mut status = word(&t.status);
+        let mut status = t.status.to_string();
         if !t.status_note.is_empty() {
             status.push_str(&format!(" ({})", t.status_note));
         }
         line(
             out,
             "  ",
-            &format!("category {}, status {status}", word(&t.category)),
+            &format!("category {}, status {status}", t.category),
         )?;
         let h = &r.host;
         writeln!(out)?;
@@ -60,12 +52,7 @@ impl Render for Explain<'_> {
             ),
         )?;
         for l in &h.virtualization.layers {
-            let text = format!(
-                "{} {}: {}",
-                word(&l.kind),
-                l.name,
-                clean(&l.evidence.join("; "))
-            );
+            let text = format!("{} {}: {}", l.kind, l.name, clean(&l.evidence.join("; ")));
             line(out, "  ", &text)?;
         }
         line(
@@ -82,16 +69,11 @@ impl Render for Explain<'_> {
                 Outcome::NotTried => "----",
             };
             let head = match x.result {
-                Outcome::Pass => format!("{} ({})", x.requirement, word(&x.class)),
+                Outcome::Pass => format!("{} ({})", x.requirement, x.class),
                 Outcome::NotTried => {
-                    format!("{} ({}): not tried here", x.requirement, word(&x.class))
+                    format!("{} ({}): not tried here", x.requirement, x.class)
                 }
-                _ => format!(
-                    "{} ({}): {}",
-                    x.requirement,
-                    word(&x.class),
-                    clean(&x.message)
-                ),
+                _ => format!("{} ({}): {}", x.requirement, x.class, clean(&x.message)),
             };
             line(out, &format!("  [{mark}] "), &head)?;
             for e in &x.evidence {

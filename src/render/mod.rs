@@ -20,29 +20,37 @@ pub use text::Text;
 
 use crate::report::Report;
 
-/// What a renderer may need beyond the report.
+/// What a renderer may need beyond the report: how the person's terminal wants it, and, when the
+/// service wrote it, that probe's figures.
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// Use ANSI colours.
     pub color: bool,
     /// Indent JSON (for a person at a terminal; scripts get it compact).
     pub pretty: bool,
-    /// How long the probe took (metrics).
-    pub duration: Option<Duration>,
-    /// When the probe finished (metrics).
-    pub finished: Option<SystemTime>,
-    /// When NFD should drop the labels if they are not refreshed.
-    pub expiry: Option<SystemTime>,
-    /// Probes since the service started (metrics).
-    pub probes: Option<u64>,
-    /// Verdict changes since the service started (metrics).
-    pub verdict_changes: Option<u64>,
     /// Width text is fitted to (0: [`layout::DEFAULT_WIDTH`]).
     pub columns: usize,
     /// Show only these verdicts (empty: all).
     pub only: Vec<crate::report::Verdict>,
     /// List the unsupported technologies one by one, with why.
     pub all: bool,
+    /// The service's figures for this probe (none for a one-shot run).
+    pub service: Option<ServiceFigures>,
+}
+
+/// What the service knows of the probe it writes (metrics, NFD expiry).
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceFigures {
+    /// How long the probe took.
+    pub duration: Duration,
+    /// When the probe finished.
+    pub finished: SystemTime,
+    /// When NFD should drop the labels if they are not refreshed.
+    pub expiry: SystemTime,
+    /// Probes since the service started.
+    pub probes: u64,
+    /// Verdict changes since the service started.
+    pub verdict_changes: u64,
 }
 
 impl Context {

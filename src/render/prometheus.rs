@@ -42,7 +42,7 @@ impl Render for Prometheus {
             "Verdict per virtualization technology: 1 for the current verdict, 0 for the others.",
         )?;
         for t in &r.technologies {
-            for v in Verdict::ALL {
+            for &v in Verdict::ALL {
                 writeln!(
                     out,
                     "virtprobe_technology_verdict{{technology=\"{}\",verdict=\"{}\"}} {}",
@@ -86,30 +86,31 @@ impl Render for Prometheus {
         let help = "Number of host facts that could not be read.";
         single(out, "virtprobe_probe_errors", "gauge", help, errors)?;
         // The service's own figures; absent from a one-shot `--format prometheus`.
+        let sv = ctx.service;
         let service = [
             (
                 "virtprobe_probe_duration_seconds",
                 "gauge",
                 "How long the last probe took.",
-                ctx.duration.map(|d| d.as_secs_f64()),
+                sv.map(|s| s.duration.as_secs_f64()),
             ),
             (
                 "virtprobe_probes_total",
                 "counter",
                 "Probes since the service started.",
-                ctx.probes.map(|n| n as f64),
+                sv.map(|s| s.probes as f64),
             ),
             (
                 "virtprobe_verdict_changes_total",
                 "counter",
                 "Technology verdicts that changed since the service started.",
-                ctx.verdict_changes.map(|n| n as f64),
+                sv.map(|s| s.verdict_changes as f64),
             ),
             (
                 "virtprobe_last_success_timestamp_seconds",
                 "gauge",
                 "Unix time of the last completed probe.",
-                ctx.finished.map(unix_seconds),
+                sv.map(|s| unix_seconds(s.finished)),
             ),
         ];
         for (name, kind, help, value) in service {

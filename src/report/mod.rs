@@ -20,54 +20,30 @@ pub use judge::judge;
 /// Version of the JSON contract.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// One verdict per technology.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// Usable now by the invoking user with what is installed.
-    Ready,
-    /// Hardware, firmware and kernel can run it; only installs, module loads or permissions remain.
-    Available,
-    /// Possible on this hardware only after a reboot-level change.
-    NeedsHostChange,
-    /// Impossible on this hardware or architecture, or discontinued.
-    Unsupported,
-    /// What the decision needs could not be read.
-    Unknown,
-}
-
-impl Verdict {
-    /// The word used in JSON, metrics and labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Ready => "ready",
-            Verdict::Available => "available",
-            Verdict::NeedsHostChange => "needs-host-change",
-            Verdict::Unsupported => "unsupported",
-            Verdict::Unknown => "unknown",
-        }
+words! {
+    /// One verdict per technology (ordered from best to worst, unknown last).
+    pub enum Verdict {
+        /// Usable now by the invoking user with what is installed.
+        Ready = "ready",
+        /// Hardware, firmware and kernel can run it; only installs, module loads or permissions remain.
+        Available = "available",
+        /// Possible on this hardware only after a reboot-level change.
+        NeedsHostChange = "needs-host-change",
+        /// Impossible on this hardware or architecture, or discontinued.
+        Unsupported = "unsupported",
+        /// What the decision needs could not be read.
+        Unknown = "unknown",
     }
-
-    /// Every verdict, in order.
-    pub const ALL: [Verdict; 5] = [
-        Verdict::Ready,
-        Verdict::Available,
-        Verdict::NeedsHostChange,
-        Verdict::Unsupported,
-        Verdict::Unknown,
-    ];
 }
 
-/// This Linux's role for a technology.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// This Linux is its controlling OS (Xen dom0, OpenVZ hardware node, VServer host).
-    Host,
-    /// This Linux runs under or inside it.
-    Guest,
+words! {
+    /// This Linux's role for a technology.
+    pub enum Role {
+        /// This Linux is its controlling OS (Xen dom0, OpenVZ hardware node, VServer host).
+        Host = "host",
+        /// This Linux runs under or inside it.
+        Guest = "guest",
+    }
 }
 
 /// One requirement's result.

@@ -1,25 +1,23 @@
 //! Evaluating conditions on facts: three-valued (pass, fail, unknown), and never stopping at the
 //! first miss, so a report lists every reason with the facts it read.
 
-use serde::Serialize;
-
 use super::evidence::{Evidence, Observed};
 use super::model::{Cond, Op};
 use crate::facts::{Facts, Value};
 
-/// The outcome of a condition or requirement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// Holds.
-    Pass,
-    /// Does not hold.
-    Fail,
-    /// Could not be decided: a fact it needs is unknown.
-    Unknown,
-    /// Could not be tried here (a captured tree, a check that needs another user); nothing
-    /// observed fails it.
-    NotTried,
+words! {
+    /// The outcome of a condition or requirement.
+    pub enum Outcome {
+        /// Holds.
+        Pass = "pass",
+        /// Does not hold.
+        Fail = "fail",
+        /// Could not be decided: a fact it needs is unknown.
+        Unknown = "unknown",
+        /// Could not be tried here (a captured tree, a check that needs another user); nothing
+        /// observed fails it.
+        NotTried = "not-tried",
+    }
 }
 
 fn pass(b: bool) -> Outcome {

@@ -6,75 +6,100 @@ use crate::facts::FactDef;
 use crate::sources::virt::Virt;
 use crate::version::KVersion;
 
-/// What a failed requirement means for the verdict.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    serde::Deserialize,
-    Serialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Class {
-    /// Only installs, module loads or permissions remain.
-    Available,
-    /// A reboot-level change: firmware setting, another kernel, a hypervisor beneath Linux.
-    HostChange,
-    /// Impossible on this hardware or architecture, or discontinued.
-    Unsupported,
+words! {
+    /// What a failed requirement means for the verdict (ordered: the worst last).
+    pub enum Class {
+        /// Only installs, module loads or permissions remain.
+        Available = "available",
+        /// A reboot-level change: firmware setting, another kernel, a hypervisor beneath Linux.
+        HostChange = "host-change",
+        /// Impossible on this hardware or architecture, or discontinued.
+        Unsupported = "unsupported",
+    }
 }
 
-/// What kind of technology.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Category {
-    /// Boots beneath the OS (Xen, ESXi).
-    StandaloneHypervisor,
-    /// Runs inside Linux (KVM, VirtualBox).
-    HostedHypervisor,
-    /// Lives in firmware (PR/SM, PowerVM, lv1).
-    FirmwareHypervisor,
-    /// Partitions the machine (Jailhouse).
-    PartitioningHypervisor,
-    /// A minimal VMM on KVM (Firecracker).
-    Microvm,
-    /// A CPU emulator (QEMU TCG).
-    Emulator,
-    /// A kernel that runs as a user process (UML).
-    UserSpaceKernel,
-    /// Containers sharing the host kernel.
-    Container,
-    /// A sandbox between container and VM (gVisor).
-    Sandbox,
-    /// A host capability other technologies use (vhost-net, VFIO).
-    Capability,
+words! {
+    /// What kind of technology.
+    pub enum Category {
+        /// Boots beneath the OS (Xen, ESXi).
+        StandaloneHypervisor = "standalone-hypervisor",
+        /// Runs inside Linux (KVM, VirtualBox).
+        HostedHypervisor = "hosted-hypervisor",
+        /// Lives in firmware (PR/SM, PowerVM, lv1).
+        FirmwareHypervisor = "firmware-hypervisor",
+        /// Partitions the machine (Jailhouse).
+        PartitioningHypervisor = "partitioning-hypervisor",
+        /// A minimal VMM on KVM (Firecracker).
+        Microvm = "microvm",
+        /// A CPU emulator (QEMU TCG).
+        Emulator = "emulator",
+        /// A kernel that runs as a user process (UML).
+        UserSpaceKernel = "user-space-kernel",
+        /// Containers sharing the host kernel.
+        Container = "container",
+        /// A sandbox between container and VM (gVisor).
+        Sandbox = "sandbox",
+        /// A host capability other technologies use (vhost-net, VFIO).
+        Capability = "capability",
+    }
 }
 
-/// Where a technology stands today.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// Released and supported.
-    Maintained,
-    /// Maintained, but changes are rare.
-    LowActivity,
-    /// Patches outside the mainline kernel.
-    OutOfTree,
-    /// Still available, no longer developed.
-    Legacy,
-    /// Gone.
-    Discontinued,
-    /// A research project.
-    Research,
+words! {
+    /// Where a technology stands today.
+    pub enum Status {
+        /// Released and supported.
+        Maintained = "maintained",
+        /// Maintained, but changes are rare.
+        LowActivity = "low-activity",
+        /// Patches outside the mainline kernel.
+        OutOfTree = "out-of-tree",
+        /// Still available, no longer developed.
+        Legacy = "legacy",
+        /// Gone.
+        Discontinued = "discontinued",
+        /// A research project.
+        Research = "research",
+    }
+}
+
+words! {
+    /// The isolation a technology gives (ordered: the strongest last).
+    pub enum Isolation {
+        /// Processes sharing the host kernel (containers).
+        Process = "process",
+        /// A kernel of its own (user-space kernels, paravirtualization).
+        Kernel = "kernel",
+        /// Hardware-enforced (virtual machines).
+        Hardware = "hardware",
+    }
+}
+
+words! {
+    /// The guests a technology runs.
+    pub enum GuestOs {
+        /// Linux.
+        Linux = "linux",
+        /// Windows.
+        Windows = "windows",
+        /// Another operating system.
+        Other = "other",
+        /// Guests of any architecture (an emulator).
+        AnyArch = "any-arch",
+    }
+}
+
+words! {
+    /// What a technology offers.
+    pub enum Feature {
+        /// Several virtual CPUs.
+        Smp = "smp",
+        /// CPU or memory hotplug.
+        Hotplug = "hotplug",
+        /// Live migration.
+        LiveMigration = "live-migration",
+        /// Runs without root.
+        NoRoot = "no-root",
+    }
 }
 
 /// A condition over facts.
@@ -209,12 +234,12 @@ pub struct Technology {
     pub status_note: String,
     /// 1 (native speed) … 5 (slow emulation), for ranking.
     pub performance_rank: u8,
-    /// Isolation it gives: `process`, `kernel`, `hardware`.
-    pub isolation: Vec<String>,
-    /// Guest operating systems it runs: `linux`, `windows`, `other`, `any-arch`.
-    pub guest_os: Vec<String>,
-    /// Features: `smp`, `hotplug`, `live-migration`, `no-root`…
-    pub features: Vec<String>,
+    /// Isolation it gives.
+    pub isolation: Vec<Isolation>,
+    /// Guest operating systems it runs.
+    pub guest_os: Vec<GuestOs>,
+    /// What it offers.
+    pub features: Vec<Feature>,
     /// Open-source license.
     pub open_source: bool,
     /// The line shown when it is ready.

@@ -96,11 +96,11 @@ struct RawTechnology {
     #[serde(default)]
     performance_rank: u8,
     #[serde(default)]
-    isolation: Vec<String>,
+    isolation: Vec<Isolation>,
     #[serde(default)]
-    guest_os: Vec<String>,
+    guest_os: Vec<GuestOs>,
     #[serde(default)]
-    features: Vec<String>,
+    features: Vec<Feature>,
     #[serde(default)]
     open_source: bool,
     ready: String,
@@ -410,7 +410,7 @@ fn technology(
     let mut words = Vec::new();
     for w in t.detect.iter().flat_map(|d| &d.words) {
         let Some(v) = Virt::from_word(w.get_ref()) else {
-            let known: Vec<&str> = WORDS.iter().map(|(_, w)| *w).collect();
+            let known = WORDS;
             return Err(ctx.err(
                 w.span(),
                 format!(

@@ -253,11 +253,13 @@ impl Service {
     fn write_outputs(&self, status: &Status, took: Duration) -> usize {
         let now = SystemTime::now();
         let ctx = render::Context {
-            duration: Some(took),
-            finished: Some(now),
-            expiry: Some(now + nfd_lifetime(self.opts.interval)),
-            probes: Some(self.probes),
-            verdict_changes: Some(self.verdict_changes),
+            service: Some(render::ServiceFigures {
+                duration: took,
+                finished: now,
+                expiry: now + nfd_lifetime(self.opts.interval),
+                probes: self.probes,
+                verdict_changes: self.verdict_changes,
+            }),
             ..Default::default()
         };
         let mut outputs: Vec<(&Path, &str, std::io::Result<Vec<u8>>)> = Vec::new();

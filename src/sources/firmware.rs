@@ -15,31 +15,19 @@ use super::cpuid::CpuidFacts;
 use super::kvm::Kvm;
 use crate::host::{HostFs, ReadError};
 
-/// What the evidence says of the extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VtState {
-    /// The kernel shows it: usable.
-    Enabled,
-    /// The CPU has it, the firmware turned it off.
-    DisabledByFirmware,
-    /// Not there (or not passed through to this guest).
-    Absent,
-    /// `/proc/cpuinfo` shows none and nothing else could tell absent from disabled in firmware.
-    AbsentOrDisabled,
-    /// Nothing tells.
-    Unknown,
-}
-
-impl VtState {
-    /// The word used in facts, JSON and labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VtState::Enabled => "enabled",
-            VtState::DisabledByFirmware => "disabled-by-firmware",
-            VtState::Absent => "absent",
-            VtState::AbsentOrDisabled => "absent-or-disabled",
-            VtState::Unknown => "unknown",
-        }
+words! {
+    /// What the evidence says of the extension.
+    pub enum VtState {
+        /// The kernel shows it: usable.
+        Enabled = "enabled",
+        /// The CPU has it, the firmware turned it off.
+        DisabledByFirmware = "disabled-by-firmware",
+        /// Not there (or not passed through to this guest).
+        Absent = "absent",
+        /// `/proc/cpuinfo` shows none and nothing else could tell absent from disabled in firmware.
+        AbsentOrDisabled = "absent-or-disabled",
+        /// Nothing tells.
+        Unknown = "unknown",
     }
 }
 

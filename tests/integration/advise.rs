@@ -80,8 +80,7 @@ fn no_root_keeps_only_rootless_options() {
                 .get(id)
                 .unwrap()
                 .features
-                .iter()
-                .any(|f| f == "no-root"),
+                .contains(&virtprobe::rules::Feature::NoRoot),
             "{id} needs root"
         );
     }

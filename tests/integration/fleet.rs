@@ -133,11 +133,15 @@ fn alerting_rules_pass_their_tests() {
 /// The metric names virtprobe writes as the service does.
 fn emitted_metrics() -> BTreeSet<String> {
     let r = report(&fixture("intel-vtx"));
+    let now = std::time::SystemTime::now();
     let ctx = virtprobe::render::Context {
-        duration: Some(std::time::Duration::from_millis(5)),
-        finished: Some(std::time::SystemTime::now()),
-        probes: Some(1),
-        verdict_changes: Some(0),
+        service: Some(virtprobe::render::ServiceFigures {
+            duration: std::time::Duration::from_millis(5),
+            finished: now,
+            expiry: now,
+            probes: 1,
+            verdict_changes: 0,
+        }),
         ..Default::default()
     };
     let text = virtprobe::render::to_bytes(&virtprobe::render::Prometheus, &r, &ctx).unwrap();

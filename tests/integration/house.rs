@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 /// The layers, in order: a module may use itself and the ones before it.
 const LAYERS: &[&str] = &[
-    "version", "host", "sources", "facts", "rules", "report", "render", "advise", "capture",
-    "service", "cli",
+    "words", "version", "host", "sources", "facts", "rules", "report", "render", "advise",
+    "capture", "service", "cli",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

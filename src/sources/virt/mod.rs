@@ -41,16 +41,16 @@ impl Found {
     }
 }
 
-/// What kind of layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LayerKind {
-    /// A hypervisor beneath this Linux.
-    Hypervisor,
-    /// A container this Linux's processes run in.
-    Container,
-    /// A technology this Linux controls (Xen dom0, OpenVZ node, VServer host).
-    Host,
+words! {
+    /// What kind of layer.
+    pub enum LayerKind {
+        /// A hypervisor beneath this Linux.
+        Hypervisor = "hypervisor",
+        /// A container this Linux's processes run in.
+        Container = "container",
+        /// A technology this Linux controls (Xen dom0, OpenVZ node, VServer host).
+        Host = "host",
+    }
 }
 
 /// One layer this Linux runs in (or controls).
