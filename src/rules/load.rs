@@ -4,8 +4,9 @@
 
 use std::io::Read;
 
+use super::cond::line_col;
 use super::model::Table;
-use super::parse::{DataError, line_col};
+use super::parse::DataError;
 
 /// The largest data file read (the shipped one is under 100 KB).
 pub const MAX_DATA: u64 = 4 * 1024 * 1024;

@@ -8,11 +8,13 @@
 //! and the remediation. Reads no host files.
 
 mod compact;
+mod cond;
 pub mod eval;
 pub mod evidence;
 mod load;
 pub mod model;
 pub mod parse;
+mod raw;
 
 pub use compact::COMPACT;
 pub use eval::{Outcome, eval, holds};

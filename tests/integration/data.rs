@@ -298,3 +298,125 @@ mod mini {
         );
     }
 }
+
+/// The table's shared parts: named conditions (`use`), `match` and `has_all`, requirement groups
+/// with `{name}` and `proof`; and their mistakes, each with its position.
+mod shared {
+    use virtprobe::facts::{Fact, Facts, Value};
+    use virtprobe::rules::{Outcome, Table, eval};
+
+    const TABLE: &str = r#"
+schema_version = 1
+
+[conditions]
+modern = { fact = "kernel.version", ge = "5.0" }
+
+[[groups.g.requires]]
+id = "flags"
+class = "unsupported"
+why = "{name} needs vmx and lm"
+test = { fact = "cpu.flags", has_all = ["vmx", "lm"] }
+
+[[technology]]
+id = "t"
+name = "Tee"
+category = "capability"
+status = "maintained"
+performance_rank = 1
+ready = "ready"
+
+[[technology.requires]]
+group = "g"
+proof = { fact = "kvm.device", is = true }
+
+[[technology.requires]]
+id = "config"
+class = "host-change"
+why = "config"
+test = { any = [
+  { fact = "kernel.config", match = { KVM = ["y", "m"], VHOST = ["y"] } },
+  { use = "modern" },
+] }
+"#;
+
+    #[test]
+    fn groups_conditions_and_shorthands_expand() {
+        let t = Table::parse(TABLE, "t.toml").unwrap();
+        let tech = &t.technologies[0];
+        assert_eq!(tech.requires[0].why, "Tee needs vmx and lm");
+        let mut f = Facts::default();
+        let flags = Value::Set(["vmx".to_string()].into());
+        f.insert("cpu.flags", Fact::known(flags, "/proc/cpuinfo"));
+        f.insert("kvm.device", Fact::known(Value::Bool(false), "/dev/kvm"));
+        let mut ev = Vec::new();
+        assert_eq!(eval(&tech.requires[0].test, &f, &mut ev), Outcome::Fail);
+        let lines: Vec<String> = ev.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[2].starts_with("cpu.flags has \"lm\": no"),
+            "{lines:?}"
+        );
+        f.insert("kvm.device", Fact::known(Value::Bool(true), "/dev/kvm"));
+        assert_eq!(
+            eval(&tech.requires[0].test, &f, &mut Vec::new()),
+            Outcome::Pass
+        );
+        let config = Value::Map([("KVM".to_string(), "m".to_string())].into());
+        f.insert("kernel.config", Fact::known(config, "/boot/config"));
+        let mut ev = Vec::new();
+        assert_eq!(eval(&tech.requires[1].test, &f, &mut ev), Outcome::Unknown);
+        let lines: Vec<String> = ev.iter().map(ToString::to_string).collect();
+        assert!(
+            lines[0].starts_with("kernel.config[KVM] in [y, m]: yes"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[1].starts_with("kernel.config[VHOST] in [y]: no"),
+            "{lines:?}"
+        );
+        assert!(lines[2].starts_with("kernel.version: unknown"), "{lines:?}");
+    }
+
+    #[test]
+    fn mistakes_are_placed() {
+        for (from, to, message, line) in [
+            (
+                r#"{ use = "modern" }"#,
+                r#"{ use = "ancient" }"#,
+                "unknown named condition",
+                31,
+            ),
+            (
+                r#"group = "g""#,
+                r#"group = "h""#,
+                "unknown group \"h\"",
+                21,
+            ),
+            (
+                "[[technology.requires]]\ngroup",
+                "[[technology.requires]]\nid = \"x\"\ngroup",
+                "`group` stands alone",
+                21,
+            ),
+            (
+                r#"has_all = ["vmx", "lm"]"#,
+                r#"has_all = ["vmx"], has = "lm""#,
+                "stand alone beside `fact`",
+                11,
+            ),
+            (
+                r#"modern = { fact"#,
+                r#"modern = { use = "modern" }
+old = { fact"#,
+                "a named condition cannot use another",
+                5,
+            ),
+        ] {
+            let bad = TABLE.replacen(from, to, 1);
+            assert_ne!(bad, TABLE, "{from}");
+            let e = Table::parse(&bad, "t.toml").unwrap_err();
+            assert!(e.message.contains(message), "{e}");
+            assert_eq!(e.line, line, "{e}");
+        }
+    }
+}
