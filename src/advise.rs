@@ -140,16 +140,8 @@ fn speed_class(rank: u8) -> u8 {
 }
 
 fn same_family(a: &str, b: &str) -> bool {
-    let norm = |x: &str| {
-        match x {
-            "i386" | "i486" | "i586" | "i686" | "x86" => "i686",
-            "amd64" | "x86_64" => "x86_64",
-            "arm64" | "aarch64" => "aarch64",
-            other => other,
-        }
-        .to_string()
-    };
-    norm(a) == norm(b)
+    use crate::sources::system::canonical_arch;
+    canonical_arch(a) == canonical_arch(b)
 }
 
 fn explain(t: &Technology, r: &TechReport) -> Vec<String> {

@@ -73,7 +73,7 @@ fn classify(cpu: &CpuInfo, cpuid: Option<&CpuidFacts>, arch: &str, kvm_device: b
     if let Some(e) = cpu.virt_extension {
         return found(Some(e), Enabled, format!("/proc/cpuinfo shows {e}"));
     }
-    if matches!(arch, "x86_64" | "i386" | "i486" | "i586" | "i686") {
+    if super::system::is_x86(arch) {
         return classify_x86(cpu, cpuid);
     }
     match arch {

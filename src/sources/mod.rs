@@ -267,11 +267,8 @@ fn cpuid_for(
     arch: &str,
     cpu: &cpu::CpuInfo,
 ) -> (Option<cpuid::CpuidFacts>, &'static str) {
-    let x86 = matches!(arch, "x86_64" | "i386" | "i486" | "i586" | "i686" | "")
-        || cpu
-            .arch
-            .as_deref()
-            .is_some_and(|a| a.starts_with('x') || a == "i686");
+    let x86 =
+        arch.is_empty() || system::is_x86(arch) || cpu.arch.as_deref().is_some_and(system::is_x86);
     let read = if x86 { cpuid::read(live) } else { None };
     let why = if fs.has_live_sources() {
         "not an x86 CPU"

@@ -78,6 +78,26 @@ pub fn arch(
     )
 }
 
+/// The `uname -m` words of 32-bit x86.
+pub const X86_32: &[&str] = &["i386", "i486", "i586", "i686"];
+
+/// Whether an architecture word is x86 (32 or 64 bit): where CPUID and VT-x/AMD-V apply.
+pub fn is_x86(arch: &str) -> bool {
+    arch == "x86_64" || X86_32.contains(&arch)
+}
+
+/// The architecture a word names, in `uname -m` words: the other spellings people and
+/// distributions use (`amd64`, `arm64`, `x86`) and every 32-bit x86 word are one.
+pub fn canonical_arch(word: &str) -> &str {
+    match word {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        "x86" => "i686",
+        w if X86_32.contains(&w) => "i686",
+        w => w,
+    }
+}
+
 /// Architecture from a distribution kernel release suffix (`3.10.0-1160.el7.x86_64`).
 pub fn arch_from_release(release: &str) -> Option<&'static str> {
     const SUFFIXES: &[(&str, &str)] = &[

@@ -326,3 +326,21 @@ mod proc_cgroups {
         }
     }
 }
+
+mod arch_words {
+    use virtprobe::sources::system::{canonical_arch, is_x86};
+
+    #[test]
+    fn x86_words_are_one_family() {
+        for w in ["i386", "i486", "i586", "i686", "x86_64"] {
+            assert!(is_x86(w), "{w}");
+        }
+        for w in ["aarch64", "s390x", "ppc64le", "x86", ""] {
+            assert!(!is_x86(w), "{w}");
+        }
+        assert_eq!(canonical_arch("amd64"), "x86_64");
+        assert_eq!(canonical_arch("i486"), canonical_arch("x86"));
+        assert_eq!(canonical_arch("arm64"), "aarch64");
+        assert_eq!(canonical_arch("riscv64"), "riscv64");
+    }
+}
