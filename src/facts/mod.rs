@@ -128,14 +128,6 @@ impl Facts {
         self.map.get(name)
     }
 
-    /// A string fact's value, when known.
-    pub fn str(&self, name: &str) -> Option<&str> {
-        match self.get(name).map(|f| &f.value) {
-            Some(Ok(Value::Str(s))) => Some(s),
-            _ => None,
-        }
-    }
-
     /// All facts, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Fact)> {
         self.map.iter().map(|(k, v)| (*k, v))

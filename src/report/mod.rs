@@ -8,7 +8,7 @@ pub mod status;
 
 use serde::Serialize;
 
-use crate::facts::{Facts, Value};
+use crate::facts::Facts;
 use crate::host::HostFs;
 use crate::host::live::{KvmOutcome, Live};
 use crate::rules::{Category, Class, Evidence, Outcome, Status, Table, TableColumns};
@@ -241,7 +241,7 @@ pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Repor
         index.insert(t.id.as_str(), technologies.len());
         technologies.push(r);
     }
-    let host = host_summary(probed, facts, table);
+    let host = host_summary(probed, table);
     Report {
         schema_version: SCHEMA_VERSION,
         virtprobe_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -263,11 +263,8 @@ pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Repor
     }
 }
 
-fn host_summary(p: &Probed, f: &Facts, table: &Table) -> HostSummary {
-    let version = match f.get("kernel.version").map(|x| &x.value) {
-        Some(Ok(Value::Version(v))) => Some(v.parts()),
-        _ => None,
-    };
+/// The host summary, from the sources' findings.
+fn host_summary(p: &Probed, table: &Table) -> HostSummary {
     let layers = p
         .virt
         .layers
@@ -285,8 +282,8 @@ fn host_summary(p: &Probed, f: &Facts, table: &Table) -> HostSummary {
         .collect();
     let word = |r: &sources::Reading<String>| r.get().cloned().unwrap_or_else(|| "none".into());
     HostSummary {
-        hostname: f.str("host.name").map(str::to_string),
-        arch: f.str("arch").map(str::to_string),
+        hostname: p.system.hostname.get().cloned(),
+        arch: p.system.arch.get().cloned(),
         cpu: CpuSummary {
             vendor: p.cpu.vendor.clone(),
             model: p.cpu.model.clone(),
@@ -296,12 +293,14 @@ fn host_summary(p: &Probed, f: &Facts, table: &Table) -> HostSummary {
             virt_extension_evidence: p.extension.evidence.clone(),
         },
         kernel: KernelSummary {
-            release: f.str("kernel.release").map(str::to_string),
-            version,
-            config_source: f
-                .get("kernel.config")
-                .filter(|x| x.value.is_ok())
-                .map(|x| x.source.to_string()),
+            release: p.kernel.release.get().cloned(),
+            version: p.kernel.version.get().map(|v| v.parts()),
+            config_source: p
+                .kernel
+                .config
+                .as_ref()
+                .filter(|c| c.value.is_ok())
+                .map(|c| c.source.clone()),
             modules: p
                 .kernel
                 .modules
