@@ -32,21 +32,20 @@ pub(super) fn hypervisor(e: &Evidence) -> Option<Found> {
         .or_else(|| cpuinfo_flag(e))
 }
 
-/// QEMU's built-in CPU models: `kvm64` is "Common KVM processor", TCG's default "QEMU Virtual
-/// CPU" (virt-what and Ohai read them; a DMI that says only Bochs cannot tell these apart).
+/// QEMU's built-in CPU models (a part of the model name) and what they show: `kvm64` is "Common
+/// KVM processor", TCG's default "QEMU Virtual CPU" (virt-what and Ohai read them; a DMI that
+/// says only Bochs cannot tell these apart).
+const CPU_MODELS: &[(&str, Virt)] = &[
+    ("Common KVM processor", Virt::Kvm),
+    ("Common 32-bit KVM processor", Virt::Kvm),
+    ("QEMU Virtual CPU", Virt::Qemu),
+];
+
 fn cpu_model(e: &Evidence) -> Option<Found> {
     let model = e.cpu.model.as_deref()?;
-    let word = if model.contains("Common KVM processor")
-        || model.contains("Common 32-bit KVM processor")
-    {
-        Virt::Kvm
-    } else if model.contains("QEMU Virtual CPU") {
-        Virt::Qemu
-    } else {
-        return None;
-    };
+    let (_, word) = CPU_MODELS.iter().find(|(m, _)| model.contains(m))?;
     Some(Found::new(
-        word,
+        *word,
         format!("/proc/cpuinfo model name {model:?}"),
     ))
 }
@@ -143,17 +142,19 @@ fn sys_hypervisor(e: &Evidence) -> Option<Found> {
     Some(Found::new(w, format!("/sys/hypervisor/type = {t:?}")))
 }
 
+/// `/proc/device-tree/hypervisor/compatible` (a part of it) and what it names, systemd's order.
+const DT_HYPERVISORS: &[(&str, Virt)] = &[
+    ("linux,kvm", Virt::Kvm),
+    ("xen", Virt::Xen),
+    ("vmware", Virt::Vmware),
+];
+
 fn devicetree_hypervisor(e: &Evidence) -> Option<Found> {
     let c = e.dt.hypervisor.as_ref()?;
-    let w = if c.contains("linux,kvm") {
-        Virt::Kvm
-    } else if c.contains("xen") {
-        Virt::Xen
-    } else if c.contains("vmware") {
-        Virt::Vmware
-    } else {
-        Virt::VmOther
-    };
+    let w = DT_HYPERVISORS
+        .iter()
+        .find(|(p, _)| c.contains(p))
+        .map_or(Virt::VmOther, |(_, w)| *w);
     Some(Found::new(
         w,
         format!("/proc/device-tree/hypervisor/compatible = {c:?}"),
