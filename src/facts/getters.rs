@@ -7,24 +7,15 @@ use crate::sources::Probed;
 use crate::sources::cpu::CpuInfo;
 use crate::sources::cpuid::CpuidFacts;
 
-const CPUINFO: &str = "/proc/cpuinfo";
+pub(super) const CPUINFO: &str = "/proc/cpuinfo";
 const NO_KVM_CHECK: &str = "captured tree: virtprobe-live.json has no KVM check";
 const NO_USER: &str = "captured tree: invoking user not recorded";
 
-/// A value of `/proc/cpuinfo`, unknown when the file gave nothing.
-pub(super) fn cpu(p: &Probed, value: impl Fn(&CpuInfo) -> Value) -> Fact {
+/// A value of `/proc/cpuinfo` (`source` says which line), unknown when the file gave nothing.
+pub(super) fn cpu(p: &Probed, source: &str, value: impl Fn(&CpuInfo) -> Value) -> Fact {
     match &p.cpu_problem {
         Some(why) => Fact::unknown(why.clone(), CPUINFO),
-        None => Fact::known(value(&p.cpu), CPUINFO),
-    }
-}
-
-/// POWER's platform line, empty elsewhere.
-pub(super) fn cpu_platform(p: &Probed) -> Fact {
-    let platform = p.cpu.platform.as_deref().unwrap_or_default();
-    match &p.cpu_problem {
-        Some(why) => Fact::unknown(why.clone(), CPUINFO),
-        None => Fact::known(text(platform), "/proc/cpuinfo platform"),
+        None => Fact::known(value(&p.cpu), source),
     }
 }
 

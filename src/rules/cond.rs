@@ -80,22 +80,13 @@ pub(super) fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataErr
         });
     }
     if let Some(b) = r.always {
-        if r.fact.is_some()
-            || r.any.is_some()
-            || r.all.is_some()
-            || r.not.is_some()
-            || r.key.is_some()
-        {
+        if r.given() != ["always"] {
             return Err(ctx.err(span, "`always` stands alone in a condition"));
         }
         return Ok(Cond::Const(b));
     }
-    let combinators = [r.any.is_some(), r.all.is_some(), r.not.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
-    if combinators > 0 {
-        if combinators > 1 || r.fact.is_some() || r.key.is_some() {
+    if r.any.is_some() || r.all.is_some() || r.not.is_some() {
+        if !matches!(r.given().as_slice(), ["any"] | ["all"] | ["not"]) {
             return Err(ctx.err(
                 span,
                 "a condition is either one of any/all/not, or a fact test",
@@ -120,6 +111,11 @@ pub(super) fn convert(ctx: &Ctx, raw: &Spanned<RawCond>) -> Result<Cond, DataErr
     }
     leaf(ctx, r, span)
 }
+
+/// The operators of a fact test, as the TOML spells them.
+const OPERATORS: &[&str] = &[
+    "in", "not_in", "has", "has_any", "lacks", "contains", "ge", "lt", "is",
+];
 
 fn leaf(ctx: &Ctx, r: &RawCond, span: Range<usize>) -> Result<Cond, DataError> {
     let Some(fact) = &r.fact else {
@@ -182,22 +178,19 @@ fn leaf(ctx: &Ctx, r: &RawCond, span: Range<usize>) -> Result<Cond, DataError> {
             format!("unknown fact {fact:?}; known facts: {}", known.join(", ")),
         ));
     };
-    let ops = [
-        r.in_.is_some(),
-        r.not_in.is_some(),
-        r.has.is_some(),
-        r.has_any.is_some(),
-        r.lacks.is_some(),
-        r.contains.is_some(),
-        r.ge.is_some(),
-        r.lt.is_some(),
-        r.is.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
+    let ops = r
+        .given()
+        .into_iter()
+        .filter(|g| OPERATORS.contains(g))
+        .count();
     if ops != 1 {
-        return Err(ctx.err(span, format!("fact {fact:?}: give exactly one of in, not_in, has, has_any, lacks, contains, ge, lt, is (found {ops})")));
+        return Err(ctx.err(
+            span,
+            format!(
+                "fact {fact:?}: give exactly one of {} (found {ops})",
+                OPERATORS.join(", ")
+            ),
+        ));
     }
     let kind = if r.key.is_some() {
         if def.kind != Kind::Map {

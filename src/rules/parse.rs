@@ -8,7 +8,7 @@ use toml::Spanned;
 use super::cond::{Ctx, convert, line_col};
 use super::model::*;
 use super::raw::{RawCond, RawDetect, RawRequirement, RawTable, RawTechnology};
-use crate::sources::virt::words::{Virt, WORDS};
+use crate::sources::virt::Virt;
 
 /// The table shipped with virtprobe, as text (what its compact form was made from).
 pub const EMBEDDED: &str = include_str!("../../data/technologies.toml");
@@ -162,13 +162,12 @@ fn technology(
     let mut words = Vec::new();
     for w in t.detect.iter().flat_map(|d| &d.words) {
         let Some(v) = Virt::from_word(w.get_ref()) else {
-            let known = WORDS;
             return Err(ctx.err(
                 w.span(),
                 format!(
                     "{id}: unknown word {:?} in detect.words; the words are: {}",
                     w.get_ref(),
-                    known.join(", ")
+                    Virt::WORDS.join(", ")
                 ),
             ));
         };

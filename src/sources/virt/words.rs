@@ -77,6 +77,3 @@ words! {
         Ldoms = "ldoms",
     }
 }
-
-/// Every word, in systemd's order and then virtprobe's.
-pub const WORDS: &[&str] = Virt::WORDS;
