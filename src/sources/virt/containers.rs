@@ -143,24 +143,20 @@ fn cgroup_paths(fs: &HostFs) -> Option<Found> {
                 .filter_map(|l| procfs::ProcessCGroups::from_buf_read(l.as_bytes()).ok())
                 .flat_map(|g| g.0);
             groups.map(|g| g.pathname).find_map(|path| {
-                if path.contains("/libpod-") {
-                    Some(Found::new(
-                        Virt::Podman,
-                        format!("{p} names a libpod cgroup"),
-                    ))
-                } else if path.contains("/docker/") || path.contains("/docker-") {
-                    Some(Found::new(
-                        Virt::Docker,
-                        format!("{p} names a docker cgroup"),
-                    ))
-                } else if path.contains("/lxc/") || path.contains("lxc.payload") {
-                    Some(Found::new(Virt::Lxc, format!("{p} names an lxc cgroup")))
-                } else {
-                    None
-                }
+                let (_, word, what) = CGROUP_MARKERS.iter().find(|(m, _, _)| path.contains(m))?;
+                Some(Found::new(*word, format!("{p} names {what}")))
             })
         })
 }
+
+/// Parts of a cgroup path that name the container manager, in the order tried.
+const CGROUP_MARKERS: &[(&str, Virt, &str)] = &[
+    ("/libpod-", Virt::Podman, "a libpod cgroup"),
+    ("/docker/", Virt::Docker, "a docker cgroup"),
+    ("/docker-", Virt::Docker, "a docker cgroup"),
+    ("/lxc/", Virt::Lxc, "an lxc cgroup"),
+    ("lxc.payload", Virt::Lxc, "an lxc cgroup"),
+];
 
 fn vserver(roles: &Roles) -> Option<Found> {
     (roles.vserver == "guest").then(|| {
