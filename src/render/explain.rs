@@ -6,7 +6,7 @@ use super::layout::hanging;
 use super::text::paint;
 use super::{Context, Render, clean};
 use crate::report::{Report, Role, TechReport};
-use crate::rules::Outcome;
+use crate::rules::{Evidence, Outcome};
 
 /// Every rule of one technology with its evidence.
 pub struct Explain<'a>(pub &'a TechReport);
@@ -78,6 +78,21 @@ impl Render for Explain<'_> {
             line(out, &format!("  [{mark}] "), &head)?;
             for e in &x.evidence {
                 line(out, "         ", &clean(&e.to_string()))?;
+            }
+            // What stands in a dependency's way, from its own entry (one level: its dependencies
+            // are named there, not followed).
+            if x.result != Outcome::Pass
+                && let Some(Evidence::Depends { id, .. }) = x.evidence.first()
+                && let Some(d) = r.get(id)
+            {
+                for e in d
+                    .reasons
+                    .iter()
+                    .filter(|y| matches!(y.result, Outcome::Fail | Outcome::Unknown))
+                    .flat_map(|y| y.evidence.iter())
+                {
+                    line(out, "           ", &clean(&e.to_string()))?;
+                }
             }
         }
         if !t.remediation.is_empty() {

@@ -15,7 +15,11 @@ fn class_verdict(c: Class) -> Verdict {
     }
 }
 
-/// What a technology it depends on means for this one: its verdict, as a requirement.
+/// What a technology it depends on means for this one: its verdict, as a requirement. The
+/// dependency is shared by reference (its id, verdict and one-line summary, which never nests
+/// another dependency's), never by copying its evidence, so judging stays linear in the size of
+/// the table however the dependencies fan out; `explain` shows the dependency's own evidence from
+/// its entry in the report.
 fn dependency(d: &TechReport) -> Reason {
     let (result, class) = match d.verdict {
         Verdict::Ready => (Outcome::Pass, Class::Available),
@@ -24,41 +28,33 @@ fn dependency(d: &TechReport) -> Reason {
         Verdict::Unsupported => (Outcome::Fail, Class::Unsupported),
         Verdict::Unknown => (Outcome::Unknown, Class::HostChange),
     };
-    // Its verdict, then what stands in its way: the evidence of its own requirements, and of a
-    // dependency of its own only the verdict line, so a chain of dependencies copies each line
-    // once, not once per path.
-    let head = Evidence::Depends {
-        id: d.id.clone(),
-        verdict: d.verdict.as_str(),
-        summary: d.summary.clone(),
-    };
-    let evidence = std::iter::once(head)
-        .chain(
-            d.reasons
-                .iter()
-                .filter(|x| matches!(x.result, Outcome::Fail | Outcome::Unknown))
-                .flat_map(|x| {
-                    let n = if x.is_dependency() {
-                        1
-                    } else {
-                        x.evidence.len()
-                    };
-                    x.evidence.iter().take(n).cloned()
-                }),
-        )
-        .collect();
-    let message = if result == Outcome::Pass {
-        format!("runs on {}, which is ready", d.name)
-    } else {
-        format!("needs {}: {}", d.name, d.summary)
+    let message = match result {
+        Outcome::Pass => format!("runs on {}, which is ready", d.name),
+        _ if d.reasons.first().is_some_and(Reason::is_dependency) => {
+            format!("needs {}, which is {}", d.name, d.verdict)
+        }
+        _ => format!("needs {}: {}", d.name, d.summary),
     };
     Reason {
         requirement: format!("depends:{}", d.id),
         class,
         result,
         message,
-        evidence,
+        evidence: vec![Evidence::Depends {
+            id: d.id.clone(),
+            verdict: d.verdict.as_str(),
+            summary: d.summary.clone(),
+        }],
     }
+}
+
+/// A technology judged, with the fixes of its own requirements that failed (what a technology
+/// depending on it inherits: its own, not those it inherited in turn).
+pub struct Judged {
+    /// The entry of the report.
+    pub report: TechReport,
+    /// Fixes of its own failing requirements.
+    pub own_fixes: Vec<String>,
 }
 
 /// Judge one technology; `earlier` finds a technology judged before it (for `depends`).
@@ -66,12 +62,12 @@ pub fn judge<'a>(
     t: &Technology,
     facts: &Facts,
     layers: &[Layer],
-    earlier: impl Fn(&str) -> Option<&'a TechReport>,
-) -> TechReport {
+    earlier: impl Fn(&str) -> Option<&'a Judged>,
+) -> Judged {
     // Each reason with the fixes a failure of it suggests.
     let mut reasons: Vec<(Reason, Vec<String>)> = Vec::new();
     for d in t.depends.iter().filter_map(|id| earlier(id)) {
-        reasons.push((dependency(d), d.remediation.clone()));
+        reasons.push((dependency(&d.report), d.own_fixes.clone()));
     }
     for r in &t.requires {
         if let Some(w) = &r.when
@@ -123,16 +119,21 @@ pub fn judge<'a>(
             })
             .unwrap_or_default(),
     };
+    let failing = |own: bool| {
+        reasons
+            .iter()
+            .filter(move |(x, _)| {
+                matches!(x.result, Outcome::Fail | Outcome::Unknown) && (!own || !x.is_dependency())
+            })
+            .flat_map(|(_, fixes)| fixes.iter().cloned())
+    };
     let mut remediation: Vec<String> = Vec::new();
-    for fix in reasons
-        .iter()
-        .filter(|(x, _)| matches!(x.result, Outcome::Fail | Outcome::Unknown))
-        .flat_map(|(_, fixes)| fixes)
-    {
-        if !remediation.contains(fix) {
-            remediation.push(fix.clone());
+    for fix in failing(false) {
+        if !remediation.contains(&fix) {
+            remediation.push(fix);
         }
     }
+    let own_fixes = failing(true).collect();
     // This Linux's role: a condition of the table, or a layer found with one of its words.
     let holds_here =
         |c: &Option<Cond>| c.as_ref().is_some_and(|c| holds(c, facts) == Outcome::Pass);
@@ -148,7 +149,7 @@ pub fn judge<'a>(
     } else {
         None
     };
-    TechReport {
+    let report = TechReport {
         id: t.id.clone(),
         name: t.name.clone(),
         verdict,
@@ -161,7 +162,8 @@ pub fn judge<'a>(
         status_note: t.status_note.clone(),
         source_row: t.source_row,
         table: t.table.clone(),
-    }
+    };
+    Judged { report, own_fixes }
 }
 
 fn requirement(r: &Requirement, facts: &Facts) -> Reason {

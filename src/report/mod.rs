@@ -15,7 +15,7 @@ use crate::rules::{Category, Class, Evidence, Outcome, Status, Table, TableColum
 pub use crate::sources::virt::LayerKind;
 use crate::sources::virt::Virt;
 use crate::sources::{self, Probed};
-pub use judge::judge;
+pub use judge::{Judged, judge};
 
 /// Version of the JSON contract.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -232,15 +232,14 @@ pub fn run(fs: &HostFs, live: &dyn Live, table: &Table) -> Report {
 pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Report {
     // Judged in table order; `depends` names technologies before, found by id in `index`.
     let layers = &probed.virt.layers;
-    let mut technologies: Vec<TechReport> = Vec::with_capacity(table.technologies.len());
+    let mut judged: Vec<judge::Judged> = Vec::with_capacity(table.technologies.len());
     let mut index = std::collections::HashMap::new();
     for t in &table.technologies {
-        let r = judge(t, facts, layers, |id| {
-            index.get(id).map(|&i| &technologies[i])
-        });
-        index.insert(t.id.as_str(), technologies.len());
-        technologies.push(r);
+        let r = judge(t, facts, layers, |id| index.get(id).map(|&i| &judged[i]));
+        index.insert(t.id.as_str(), judged.len());
+        judged.push(r);
     }
+    let technologies = judged.into_iter().map(|j| j.report).collect();
     let host = host_summary(probed, table);
     Report {
         schema_version: SCHEMA_VERSION,
