@@ -4,30 +4,41 @@
 /// The width text is wrapped at when nothing says otherwise.
 pub const DEFAULT_WIDTH: usize = 80;
 
-/// Split `text` into lines of at most `width` characters, at spaces.
+/// Split `text` into lines of at most `width` characters, at spaces. Linear in the length of
+/// the text: each character is looked at a bounded number of times, however long a word is.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(10);
     let mut lines = Vec::new();
     let mut line = String::new();
+    // Characters in `line`.
+    let mut used = 0;
     for word in text.split_whitespace() {
-        let mut word = word.to_string();
-        // Only a word wider than a whole line is cut.
-        while word.chars().count() > width {
-            if !line.is_empty() {
+        let mut word = word;
+        let mut chars = word.chars().count();
+        // Only a word wider than a whole line is cut, a line's width at a time.
+        while chars > width {
+            if used > 0 {
                 lines.push(std::mem::take(&mut line));
+                used = 0;
             }
-            let cut: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
-            lines.push(cut);
+            let cut = word
+                .char_indices()
+                .nth(width)
+                .map_or(word.len(), |(i, _)| i);
+            lines.push(word[..cut].to_string());
+            word = &word[cut..];
+            chars -= width;
         }
-        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
-        if needed > width && !line.is_empty() {
+        if used > 0 && used + 1 + chars > width {
             lines.push(std::mem::take(&mut line));
+            used = 0;
         }
-        if !line.is_empty() {
+        if used > 0 {
             line.push(' ');
+            used += 1;
         }
-        line.push_str(&word);
+        line.push_str(word);
+        used += chars;
     }
     if !line.is_empty() || lines.is_empty() {
         lines.push(line);
