@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(cli::Exit::Ok as u8);
         }
         Err(e) => {
-            eprintln!("virtprobe: {} (see `virtprobe --help`)", clap_message(&e));
+            cli::say(&format!("{} (see `virtprobe --help`)", clap_message(&e)));
             return ExitCode::from(cli::Exit::Error as u8);
         }
     };
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
-            eprintln!("virtprobe: {}", format!("{e:#}").replace('\n', " "));
+            cli::say(&format!("{e:#}"));
             ExitCode::from(cli::Exit::Error as u8)
         }
     }

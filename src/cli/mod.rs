@@ -149,6 +149,16 @@ impl Config {
     }
 }
 
+/// Say one line on standard error, `virtprobe: MESSAGE`, every control character in it escaped
+/// (a path given on the command line may hold ESC or CR). A failed write is ignored: it is the
+/// last thing said, and the exit code tells the outcome (writing never panics, unlike the
+/// standard printing macros).
+pub fn say(message: &str) {
+    use std::io::Write;
+    let line = format!("virtprobe: {}\n", render::clean(message));
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// Run the command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     let config = Config::new(cli).map_err(anyhow::Error::msg)?;

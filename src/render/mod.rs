@@ -94,6 +94,6 @@ pub fn clean(s: &str) -> String {
 }
 
 /// Unicode's bidirectional formatting characters (embeddings, overrides, isolates, marks).
-fn is_bidi(c: char) -> bool {
+pub(crate) fn is_bidi(c: char) -> bool {
     matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

@@ -7,10 +7,23 @@ use std::time::SystemTime;
 use super::{Context, Render};
 use crate::report::{Report, Role, Verdict};
 
+/// A label value as the exposition format allows: `\\`, `"` and a line feed escaped as it says;
+/// any other control or bidirectional character (which the format would pass raw) written as the
+/// text `\u{1b}`, its backslash escaped in turn.
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() || super::is_bidi(c) => {
+                out.push_str(&format!("\\\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn unix_seconds(t: SystemTime) -> f64 {
