@@ -65,7 +65,10 @@ fn kvm(p: &Probed, source: &str, value: impl Fn(&KvmOutcome) -> Fact) -> Fact {
 pub(super) fn kvm_device(p: &Probed) -> Fact {
     match &p.kvm.outcome {
         Some(k) => Fact::known(Value::Bool(k.exists), p.kvm.source),
-        None => Fact::known(Value::Bool(p.kvm.device_exists), "/dev/kvm"),
+        None => match &p.kvm.device_exists {
+            Ok(b) => Fact::known(Value::Bool(*b), "/dev/kvm"),
+            Err(why) => Fact::unknown(why.clone(), "/dev/kvm"),
+        },
     }
 }
 
@@ -85,14 +88,20 @@ pub(super) fn kvm_step(p: &Probed, step: impl Fn(&KvmOutcome) -> Option<bool>) -
     kvm(p, "ioctl /dev/kvm", |k| match (step(k), k.exists) {
         (Some(b), _) => Fact::known(Value::Bool(b), p.kvm.source),
         (None, false) => Fact::known(Value::Bool(false), "/dev/kvm does not exist"),
-        (None, true) => Fact::unknown("not reached", p.kvm.source),
+        (None, true) => Fact::unknown(
+            k.unanswered().unwrap_or("not reached").to_string(),
+            p.kvm.source,
+        ),
     })
 }
 
 pub(super) fn kvm_api_version(p: &Probed) -> Fact {
     kvm(p, "ioctl /dev/kvm", |k| match k.api_version {
         Some(v) => Fact::known(Value::Int(v), p.kvm.source),
-        None => Fact::unknown("not reached", p.kvm.source),
+        None => Fact::unknown(
+            k.unanswered().unwrap_or("not reached").to_string(),
+            p.kvm.source,
+        ),
     })
 }
 

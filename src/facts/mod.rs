@@ -72,6 +72,9 @@ pub struct Fact {
     /// Unknown because it could not be tried here (a captured tree, another user), not because
     /// something failed: the rules that need it are "not tried", and do not lower a verdict.
     pub not_tried: bool,
+    /// Names a set or map fact could not tell about (a path whose stat failed with `EIO`, a
+    /// folder that could not be searched), with why: a test of one of them is unknown, not "absent".
+    pub unsure: BTreeMap<String, String>,
 }
 
 impl Fact {
@@ -81,6 +84,7 @@ impl Fact {
             value: Ok(value),
             source: source.into(),
             not_tried: false,
+            unsure: BTreeMap::new(),
         }
     }
 
@@ -90,6 +94,7 @@ impl Fact {
             value: Err(why.into()),
             source: source.into(),
             not_tried: false,
+            unsure: BTreeMap::new(),
         }
     }
 
@@ -107,7 +112,14 @@ impl Fact {
             value: r.value.as_ref().map(value).map_err(Clone::clone),
             source: r.source.as_str().into(),
             not_tried: r.not_tried,
+            unsure: BTreeMap::new(),
         }
+    }
+
+    /// The same fact, with the names it could not tell about.
+    pub fn unsure(mut self, names: &BTreeMap<String, String>) -> Fact {
+        self.unsure = names.clone();
+        self
     }
 }
 

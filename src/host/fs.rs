@@ -11,78 +11,19 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rustix::fs::{Dir, FileType, Mode as FileMode, OFlags, ResolveFlags};
+use rustix::fs::{Dir, FileType, Mode as FileMode, OFlags};
 use rustix::io::Errno;
 
+use super::kinds::{FileKind, Meta, Mode, Record, Touch};
 use super::{HostError, ReadError};
 
 /// Largest file the probe reads (8 MiB). A real `/proc/cpuinfo` of a 1024-CPU host is about 1.5 MiB.
 pub const MAX_READ: u64 = 8 * 1024 * 1024;
 /// Entries a directory listing gives at most.
 pub const MAX_ENTRIES: usize = 100_000;
-
-/// What the root stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The running host: root `/`, live CPUID, `uname` and KVM check.
-    Live,
-    /// The running host with its file systems mounted under a folder (a container's view of its
-    /// node): files from the folder, CPUID, `uname` and the KVM check live.
-    HostRoot,
-    /// A captured tree: files from the folder, live answers from its `virtprobe-live.json`.
-    Tree,
-}
-
-/// The kind of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    /// A regular file.
-    File,
-    /// A directory.
-    Dir,
-    /// A symbolic link (seen only when not followed).
-    Symlink,
-    /// A device node, FIFO or socket.
-    Other,
-}
-
-/// What a path's metadata says, as far as the probe needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Meta {
-    /// Its kind.
-    pub kind: FileKind,
-    /// Permission bits.
-    pub mode: u32,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Device and inode: the file's identity.
-    pub id: (u64, u64),
-}
-
-/// What `virtprobe capture` learned of a path it did not read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Touch {
-    /// It exists and is a directory.
-    Dir,
-    /// It exists and is not a directory.
-    Other,
-    /// A directory listing.
-    Listed(Vec<String>),
-}
-
-/// Everything a recording [`HostFs`] looked at (for `virtprobe capture`).
-#[derive(Debug, Default)]
-pub struct Record {
-    /// Files read, with their bytes.
-    pub files: BTreeMap<String, Vec<u8>>,
-    /// Paths looked at without being read.
-    pub touched: BTreeMap<String, Touch>,
-}
 
 /// A folder of the host opened once ([`HostFs::open_folder`]).
 #[derive(Debug)]
@@ -102,7 +43,15 @@ pub struct HostFs {
     /// `openat2` is not available: paths are walked one component at a time.
     walk: bool,
     record: Option<RefCell<Record>>,
+    /// Every failure other than "not found" met so far, in order (what [`HostFs::failures`]
+    /// hands to the report's errors, so none is taken for an absence without a word).
+    failures: RefCell<Vec<(ReadError, Handled)>>,
+    /// A captured tree's paths that could not be read when it was captured, with why.
+    unreadable: BTreeMap<String, String>,
 }
+
+/// Whether a source said what a failure means itself ([`HostFs::handled`]).
+type Handled = bool;
 
 impl HostFs {
     /// The running host.
@@ -120,7 +69,7 @@ impl HostFs {
             "--root"
         };
         let mut fs = Self::open(dir, mode, flag)?;
-        if mode == Mode::Tree && is_own_root(&fs.root) {
+        if mode == Mode::Tree && super::walk::is_own_root(&fs.root) {
             fs.mode = Mode::Live;
             return Ok(fs);
         }
@@ -133,7 +82,12 @@ impl HostFs {
         };
         match fs.read_dir("/") {
             Ok(names) if names.is_empty() => Err(err("empty folder, not a host tree")),
-            Ok(_) => Ok(fs),
+            Ok(_) => {
+                if mode == Mode::Tree {
+                    fs.unreadable = unreadable_when_captured(&fs);
+                }
+                Ok(fs)
+            }
             Err(ReadError::PermissionDenied(_)) => Err(err("cannot list it: permission denied")),
             Err(e) => Err(err(&format!("cannot list it: {e}"))),
         }
@@ -157,13 +111,15 @@ impl HostFs {
                 e => std::io::Error::from(e).to_string(),
             })
         })?;
-        let walk = !openat2_works(&root);
+        let walk = !super::walk::openat2_works(&root);
         Ok(HostFs {
             root,
             root_path: dir.to_path_buf(),
             mode,
             walk,
             record: None,
+            failures: RefCell::default(),
+            unreadable: BTreeMap::new(),
         })
     }
 
@@ -188,6 +144,45 @@ impl HostFs {
             .unwrap_or_default()
     }
 
+    /// The failures other than "not found" met so far, each once, in order.
+    pub fn failures(&self) -> Vec<ReadError> {
+        let f = self.failures.borrow();
+        f.iter()
+            .filter(|(_, h)| !h)
+            .map(|(e, _)| e.clone())
+            .collect()
+    }
+
+    /// A source said what this failure means itself (a file only root may read, listed as a
+    /// check that needs privilege): it is neither an error of the report nor a reason for
+    /// [`HostFs::failures_since`].
+    pub fn handled(&self, e: &ReadError) {
+        for (f, h) in self.failures.borrow_mut().iter_mut() {
+            if f == e {
+                *h = true;
+            }
+        }
+    }
+
+    /// Keep a failure other than "not found" (for the report's errors and for `capture`).
+    fn failed<T>(&self, r: Result<T, ReadError>) -> Result<T, ReadError> {
+        if let Err(e) = &r
+            && !e.is_not_found()
+        {
+            let mut f = self.failures.borrow_mut();
+            if !f.iter().any(|(x, _)| x == e) {
+                f.push((e.clone(), false));
+            }
+            if let Some(rec) = &self.record {
+                rec.borrow_mut()
+                    .failed
+                    .entry(e.path().to_string())
+                    .or_insert_with(|| e.to_string());
+            }
+        }
+        r
+    }
+
     /// The root folder as given.
     pub fn root(&self) -> &Path {
         &self.root_path
@@ -204,6 +199,7 @@ impl HostFs {
     }
 
     fn open_at(&self, path: &str, flags: OFlags, follow: bool) -> Result<OwnedFd, ReadError> {
+        self.replay(path)?;
         let rel = path.trim_start_matches('/');
         let rel = if rel.is_empty() { "." } else { rel };
         if rel.contains('\0') {
@@ -219,7 +215,7 @@ impl HostFs {
         let opened = if self.walk {
             super::walk::open(&self.root, rel, flags, follow)
         } else {
-            openat2_retrying(&self.root, rel, flags)
+            super::walk::openat2_retrying(&self.root, rel, flags)
         };
         opened.map_err(|e| ReadError::from_errno(path, e))
     }
@@ -235,6 +231,10 @@ impl HostFs {
     }
 
     fn stat(&self, path: &str, follow: bool) -> Result<Meta, ReadError> {
+        self.failed(self.stat_inner(path, follow))
+    }
+
+    fn stat_inner(&self, path: &str, follow: bool) -> Result<Meta, ReadError> {
         let fd = self.open_at(path, OFlags::PATH, follow)?;
         let meta = fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
         if let Some(r) = &self.record {
@@ -251,8 +251,13 @@ impl HostFs {
 
     /// A folder opened once, for looking names up in it ([`HostFs::has_entry`]).
     pub fn open_folder(&self, path: &str) -> Result<Folder, ReadError> {
-        let fd = self.open_at(path, OFlags::PATH | OFlags::DIRECTORY, true)?;
-        let meta = fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
+        let opened = self
+            .open_at(path, OFlags::PATH | OFlags::DIRECTORY, true)
+            .and_then(|fd| {
+                let meta = fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
+                Ok((fd, meta))
+            });
+        let (fd, meta) = self.failed(opened)?;
         if let Some(r) = &self.record {
             r.borrow_mut()
                 .touched
@@ -266,29 +271,75 @@ impl HostFs {
         })
     }
 
-    /// True when `name` is an entry of the folder (any file type, a dangling symlink too). `name`
+    /// Whether `name` is an entry of the folder (any file type, a dangling symlink too). `name`
     /// is one path component: anything else (`a/b`, `..`) is not looked up, so a lookup never
-    /// leaves the folder.
-    pub fn has_entry(&self, folder: &Folder, name: &str) -> bool {
+    /// leaves the folder. Only "not found" is `false`; any other failure is an error.
+    pub fn has_entry(&self, folder: &Folder, name: &str) -> Result<bool, ReadError> {
         if name.is_empty() || name.contains(['/', '\0']) || name == "." || name == ".." {
-            return false;
+            return Ok(false);
         }
+        let path = format!("{}/{name}", folder.path.trim_end_matches('/'));
+        self.failed(self.replay(&path))?;
         let found =
-            rustix::fs::statat(&folder.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok();
+            match rustix::fs::statat(&folder.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(_) => Ok(true),
+                Err(e) => match ReadError::from_errno(&path, e) {
+                    ReadError::NotFound(_) => Ok(false),
+                    e => Err(e),
+                },
+            };
+        let found = self.failed(found)?;
         if found && let Some(r) = &self.record {
-            let path = format!("{}/{name}", folder.path.trim_end_matches('/'));
             r.borrow_mut().touched.entry(path).or_insert(Touch::Other);
         }
-        found
+        Ok(found)
     }
 
-    /// True when the path exists (any file type; a dangling symlink does not count).
-    pub fn exists(&self, path: &str) -> bool {
-        self.metadata(path).is_ok()
+    /// Whether the path exists (any file type; a dangling symlink does not count). Only "not
+    /// found" is `false`; any other failure (`EACCES`, `EIO`) is an error, never an absence.
+    pub fn exists(&self, path: &str) -> Result<bool, ReadError> {
+        match self.metadata(path) {
+            Ok(_) => Ok(true),
+            Err(ReadError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
-    /// The names in a directory, sorted, `.` and `..` left out; at most [`MAX_ENTRIES`].
+    /// Whether a marker path exists, for the detection sources: a failure other than "not found"
+    /// reads as `false` here, but is kept ([`HostFs::failures_since`]) so that a source that
+    /// found nothing can say it cannot tell, and the report lists it.
+    pub fn present(&self, path: &str) -> bool {
+        self.exists(path).unwrap_or(false)
+    }
+
+    /// How many failures have been kept so far (a mark for [`HostFs::failures_since`]).
+    pub fn failure_mark(&self) -> usize {
+        self.failures.borrow().len()
+    }
+
+    /// The first failure kept since `mark`, if any.
+    pub fn failures_since(&self, mark: usize) -> Option<ReadError> {
+        let f = self.failures.borrow();
+        f.iter()
+            .skip(mark)
+            .find(|(_, h)| !h)
+            .map(|(e, _)| e.clone())
+    }
+
+    /// The names in a directory, sorted, `.` and `..` left out. A folder with more than
+    /// [`MAX_ENTRIES`] entries is an error naming it ([`ReadError::TooMany`]): a listing cut short
+    /// would make what it left out look absent.
     pub fn read_dir(&self, path: &str) -> Result<Vec<String>, ReadError> {
+        let names = self.failed(self.list(path))?;
+        if let Some(r) = &self.record {
+            r.borrow_mut()
+                .touched
+                .insert(path.to_string(), Touch::Listed(names.clone()));
+        }
+        Ok(names)
+    }
+
+    fn list(&self, path: &str) -> Result<Vec<String>, ReadError> {
         let fd = self.open_at(
             path,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NONBLOCK,
@@ -299,25 +350,25 @@ impl HostFs {
         for entry in Dir::read_from(&fd).map_err(err)? {
             let entry = entry.map_err(err)?;
             let name = String::from_utf8_lossy(entry.file_name().to_bytes()).into_owned();
-            if name != "." && name != ".." {
-                names.push(name);
+            if name == "." || name == ".." {
+                continue;
             }
-            if names.len() >= MAX_ENTRIES {
-                break;
+            if names.len() == MAX_ENTRIES {
+                return Err(ReadError::TooMany(path.to_string(), MAX_ENTRIES));
             }
+            names.push(name);
         }
         names.sort_unstable();
-        if let Some(r) = &self.record {
-            r.borrow_mut()
-                .touched
-                .insert(path.to_string(), Touch::Listed(names.clone()));
-        }
         Ok(names)
     }
 
     /// Read a whole regular file, at most [`MAX_READ`] bytes. Anything else (a folder, a device
     /// node, a FIFO) is refused before a byte is read.
     pub fn read(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+        self.failed(self.read_inner(path))
+    }
+
+    fn read_inner(&self, path: &str) -> Result<Vec<u8>, ReadError> {
         let file = std::fs::File::from(self.open_regular(path)?);
         let mut buf = Vec::new();
         file.take(MAX_READ + 1)
@@ -370,6 +421,10 @@ impl HostFs {
     /// Open a character device of the running host for reading (the MSR and kernel log
     /// devices), without blocking; anything else is refused.
     pub fn open_char_device(&self, path: &str) -> Result<std::fs::File, ReadError> {
+        self.failed(self.open_device(path))
+    }
+
+    fn open_device(&self, path: &str) -> Result<std::fs::File, ReadError> {
         let fd = self.open_at(
             path,
             OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY,
@@ -381,6 +436,37 @@ impl HostFs {
         }
         Ok(std::fs::File::from(fd))
     }
+}
+
+impl HostFs {
+    /// A captured tree's answer for a path it could not read when captured: the same error.
+    fn replay(&self, path: &str) -> Result<(), ReadError> {
+        match self.unreadable.get(path) {
+            None => Ok(()),
+            Some(why) if why.ends_with(": permission denied") => {
+                Err(ReadError::PermissionDenied(path.to_string()))
+            }
+            Some(why) => Err(ReadError::Io(
+                path.to_string(),
+                format!("not readable when captured ({why})"),
+            )),
+        }
+    }
+}
+
+/// The paths a captured tree's `virtprobe-live.json` lists as unreadable (none when it has no
+/// such list or cannot be read: reading the live answers reports that).
+fn unreadable_when_captured(fs: &HostFs) -> BTreeMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        #[serde(default)]
+        unreadable: BTreeMap<String, String>,
+    }
+    fs.read(super::live::LIVE_FILE)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Listed>(&b).ok())
+        .map(|l| l.unreadable)
+        .unwrap_or_default()
 }
 
 fn fstat_meta(fd: &OwnedFd) -> Result<Meta, Errno> {
@@ -398,45 +484,6 @@ fn fstat_meta(fd: &OwnedFd) -> Result<Meta, Errno> {
         gid: st.st_gid,
         id: (st.st_dev, st.st_ino),
     })
-}
-
-/// `openat2` confined to `root`. The kernel answers `EAGAIN` when a rename or mount raced with
-/// the lookup; a few more tries settle it, after which the error stands.
-fn openat2_retrying(root: &OwnedFd, rel: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
-    let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
-    let mut tries = 0;
-    loop {
-        match rustix::fs::openat2(root, rel, flags, FileMode::empty(), resolve) {
-            Err(Errno::AGAIN | Errno::INTR) if tries < 16 => tries += 1,
-            other => return other,
-        }
-    }
-}
-
-/// Whether this kernel (and any seccomp filter) lets `openat2` through.
-fn openat2_works(root: &OwnedFd) -> bool {
-    !matches!(
-        openat2_retrying(root, ".", OFlags::PATH | OFlags::CLOEXEC),
-        Err(Errno::NOSYS | Errno::PERM)
-    )
-}
-
-/// Whether `dir` is this process's own root: the same file on the same mount (a folder that
-/// shows the same files through another mount namespace, such as `/proc/PID/root`, is not).
-fn is_own_root(dir: &OwnedFd) -> bool {
-    use rustix::fs::{AtFlags, CWD, StatxFlags, statx};
-    let want = StatxFlags::INO | StatxFlags::MNT_ID;
-    let (Ok(a), Ok(b)) = (
-        statx(dir.as_fd(), "", AtFlags::EMPTY_PATH, want),
-        statx(CWD, "/", AtFlags::empty(), want),
-    ) else {
-        return false;
-    };
-    let same_file = (a.stx_dev_major, a.stx_dev_minor, a.stx_ino)
-        == (b.stx_dev_major, b.stx_dev_minor, b.stx_ino);
-    let mnt_known =
-        StatxFlags::from_bits_retain(a.stx_mask & b.stx_mask).contains(StatxFlags::MNT_ID);
-    same_file && mnt_known && a.stx_mnt_id == b.stx_mnt_id
 }
 
 /// A one-line file's text without the white space and NULs around it.

@@ -40,6 +40,26 @@ pub struct KvmOutcome {
     pub gid: Option<u32>,
 }
 
+impl KvmOutcome {
+    /// The error that stopped the check before a step was answered (an `EINTR`, `ENOMEM` or `EIO`
+    /// says nothing of KVM), if one did: the steps from there on are unknown, not "no".
+    pub fn unanswered(&self) -> Option<&str> {
+        if !self.exists {
+            return None;
+        }
+        let steps = [
+            self.open,
+            self.api_version.map(|_| true),
+            self.create_vm,
+            self.create_vcpu,
+        ];
+        match steps.iter().find(|s| **s != Some(true)) {
+            Some(None) => self.error.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// The invoking user.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +99,10 @@ pub struct LiveData {
     /// The user could open `/dev/net/tun` read-write.
     #[serde(default)]
     pub tun: Option<bool>,
+    /// Host paths the capture could not read, stat or list, with why: `--root` answers them
+    /// as unreadable, not as absent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unreadable: BTreeMap<String, String>,
 }
 
 /// Key of a CPUID leaf in [`LiveData::cpuid`].
@@ -96,8 +120,9 @@ pub trait Live {
     fn kvm(&self) -> Option<KvmOutcome>;
     /// The invoking user, when known.
     fn user(&self) -> Option<UserInfo>;
-    /// Whether the invoking user could open `/dev/net/tun` read-write (`None`: not tried).
-    fn tun(&self) -> Option<bool>;
+    /// Whether the invoking user could open `/dev/net/tun` read-write (`None`: not tried; an
+    /// error: the open failed in a way that does not answer, such as `EIO` or `EMFILE`).
+    fn tun(&self) -> Option<Result<bool, String>>;
     /// Folders of PATH to search for tools, besides the usual bin and sbin folders.
     fn path_dirs(&self) -> Vec<String>;
     /// True for the running host's own answers.
@@ -132,8 +157,8 @@ impl Live for LiveData {
     fn user(&self) -> Option<UserInfo> {
         self.user.clone()
     }
-    fn tun(&self) -> Option<bool> {
-        self.tun
+    fn tun(&self) -> Option<Result<bool, String>> {
+        self.tun.map(Ok)
     }
     fn path_dirs(&self) -> Vec<String> {
         self.path.clone()
@@ -158,7 +183,7 @@ impl Live for NoLive {
     fn user(&self) -> Option<UserInfo> {
         None
     }
-    fn tun(&self) -> Option<bool> {
+    fn tun(&self) -> Option<Result<bool, String>> {
         None
     }
     fn path_dirs(&self) -> Vec<String> {
@@ -212,15 +237,25 @@ impl Live for Native {
         })
     }
 
-    fn tun(&self) -> Option<bool> {
+    fn tun(&self) -> Option<Result<bool, String>> {
         // Opening the clone device creates nothing until TUNSETIFF; the descriptor is closed at once.
-        Some(
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/net/tun")
-                .is_ok(),
-        )
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/net/tun");
+        Some(match opened {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let n = e.raw_os_error().unwrap_or(0);
+                let absent = [rustix::io::Errno::NOENT, rustix::io::Errno::NOTDIR]
+                    .contains(&rustix::io::Errno::from_raw_os_error(n));
+                if absent || decides(n) {
+                    Ok(false)
+                } else {
+                    Err(format!("open /dev/net/tun: {}", errno_text(n)))
+                }
+            }
+        })
     }
 
     fn path_dirs(&self) -> Vec<String> {
@@ -255,6 +290,27 @@ pub fn sources_for(fs: &HostFs) -> Box<dyn Live> {
     }
 }
 
+/// Whether an error of the KVM check answers the question: the device refuses this user or
+/// this kernel cannot do it (`EACCES`, `ENODEV`, `EBUSY`: VT held by another hypervisor…). Any
+/// other error (`EINTR`, `ENOMEM`, `EIO`, `EMFILE`…) says something about this moment, not about
+/// KVM: the step stays unanswered, and the report lists the error.
+fn decides(n: i32) -> bool {
+    use rustix::io::Errno;
+    [
+        Errno::ACCESS,
+        Errno::PERM,
+        Errno::NODEV,
+        Errno::NXIO,
+        Errno::BUSY,
+        Errno::INVAL,
+        Errno::OPNOTSUPP,
+        Errno::NOTTY,
+        Errno::NOSYS,
+        Errno::ROFS,
+    ]
+    .contains(&Errno::from_raw_os_error(n))
+}
+
 /// `EACCES (Permission denied (os error 13))`: the errno's name and its text.
 fn errno_text(n: i32) -> String {
     use rustix::io::Errno;
@@ -269,6 +325,13 @@ fn errno_text(n: i32) -> String {
         Errno::INVAL => "EINVAL",
         Errno::NOMEM => "ENOMEM",
         Errno::OPNOTSUPP => "EOPNOTSUPP",
+        Errno::INTR => "EINTR",
+        Errno::IO => "EIO",
+        Errno::AGAIN => "EAGAIN",
+        Errno::MFILE => "EMFILE",
+        Errno::NFILE => "ENFILE",
+        Errno::NOTTY => "ENOTTY",
+        Errno::NOSYS => "ENOSYS",
         _ => "",
     };
     let text = std::io::Error::from_raw_os_error(n).to_string();
@@ -288,20 +351,19 @@ fn errno_text(n: i32) -> String {
     target_arch = "riscv64"
 ))]
 fn kvm_check() -> KvmOutcome {
+    use rustix::io::Errno;
     let mut out = KvmOutcome::default();
+    let absent = |n: i32| n == Errno::NOENT.raw_os_error() || n == Errno::NOTDIR.raw_os_error();
     if let Ok(st) = rustix::fs::stat("/dev/kvm") {
         out.mode = Some(st.st_mode & 0o777);
         out.gid = Some(st.st_gid);
     }
     let kvm = match kvm_ioctls::Kvm::new() {
         Ok(k) => k,
-        Err(e) if matches!(e.errno(), n if n == rustix::io::Errno::NOENT.raw_os_error() || n == rustix::io::Errno::NOTDIR.raw_os_error()) =>
-        {
-            return out;
-        }
+        Err(e) if absent(e.errno()) => return out,
         Err(e) => {
             out.exists = true;
-            out.open = Some(false);
+            out.open = decides(e.errno()).then_some(false);
             out.error = Some(format!("open /dev/kvm: {}", errno_text(e.errno())));
             return out;
         }
@@ -310,7 +372,8 @@ fn kvm_check() -> KvmOutcome {
     out.open = Some(true);
     let version = kvm.get_api_version();
     if version < 0 {
-        out.error = Some("KVM_GET_API_VERSION failed".into());
+        let n = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        out.error = Some(format!("KVM_GET_API_VERSION: {}", errno_text(n)));
         return out;
     }
     out.api_version = Some(i64::from(version));
@@ -320,13 +383,13 @@ fn kvm_check() -> KvmOutcome {
             match vm.create_vcpu(0) {
                 Ok(_) => out.create_vcpu = Some(true),
                 Err(e) => {
-                    out.create_vcpu = Some(false);
+                    out.create_vcpu = decides(e.errno()).then_some(false);
                     out.error = Some(format!("KVM_CREATE_VCPU: {}", errno_text(e.errno())));
                 }
             }
         }
         Err(e) => {
-            out.create_vm = Some(false);
+            out.create_vm = decides(e.errno()).then_some(false);
             out.error = Some(format!("KVM_CREATE_VM: {}", errno_text(e.errno())));
         }
     }
@@ -353,12 +416,10 @@ fn kvm_check() -> KvmOutcome {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
+            let n = e.raw_os_error().unwrap_or(0);
             out.exists = true;
-            out.open = Some(false);
-            out.error = Some(format!(
-                "open /dev/kvm: {}",
-                errno_text(e.raw_os_error().unwrap_or(0))
-            ));
+            out.open = decides(n).then_some(false);
+            out.error = Some(format!("open /dev/kvm: {}", errno_text(n)));
         }
     }
     out

@@ -6,10 +6,12 @@
 //! can never make virtprobe read the machine it runs on. This module reads no file itself.
 
 mod fs;
+mod kinds;
 pub mod live;
 mod walk;
 
-pub use fs::{FileKind, Folder, HostFs, MAX_ENTRIES, MAX_READ, Meta, Mode, Record, Touch, trimmed};
+pub use fs::{Folder, HostFs, MAX_ENTRIES, MAX_READ, trimmed};
+pub use kinds::{FileKind, Meta, Mode, Record, Touch};
 
 /// Why a host file could not be read. Each becomes an `unknown` fact with this text as the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +31,10 @@ pub enum ReadError {
     /// More than 40 symlinks while resolving, or a link the confinement refuses.
     #[error("{0}: too many levels of symbolic links")]
     SymlinkLoop(String),
+    /// A folder with more entries than [`MAX_ENTRIES`]: not listed, since a listing cut short
+    /// would make what it left out look absent.
+    #[error("{0}: more than {1} entries, not listed")]
+    TooMany(String, usize),
     /// Any other I/O error.
     #[error("{0}: {1}")]
     Io(String, String),
@@ -38,6 +44,19 @@ impl ReadError {
     /// True when the file simply is not there (as opposed to unreadable).
     pub fn is_not_found(&self) -> bool {
         matches!(self, ReadError::NotFound(_))
+    }
+
+    /// The path it is about.
+    pub fn path(&self) -> &str {
+        match self {
+            ReadError::NotFound(p)
+            | ReadError::PermissionDenied(p)
+            | ReadError::NotAFile(p)
+            | ReadError::TooLarge(p, _)
+            | ReadError::SymlinkLoop(p)
+            | ReadError::TooMany(p, _)
+            | ReadError::Io(p, _) => p,
+        }
     }
 
     /// The error for `path` from a system call's error number.

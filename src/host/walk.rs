@@ -1,4 +1,5 @@
-//! Confined path resolution without `openat2`: one component at a time from the root's
+//! Confined path resolution: `openat2` where the kernel lets it through ([`openat2_retrying`]),
+//! and without it: one component at a time from the root's
 //! descriptor, each opened with `O_PATH | O_NOFOLLOW` relative to the folder before it, symlinks
 //! read and resolved here against the root (absolute ones restart at it, `..` stops at it). Every
 //! step holds a descriptor of the folder it came from, so renaming or swapping a folder while the
@@ -6,7 +7,7 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{FileType, Mode, OFlags};
+use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
 /// Symlinks followed while resolving one path before it counts as a loop (Linux's `MAXSYMLINKS`).
@@ -82,4 +83,43 @@ fn push_components(stack: &mut Vec<Vec<u8>>, path: &[u8]) {
         .map(<[u8]>::to_vec)
         .collect();
     stack.extend(parts.into_iter().rev());
+}
+
+/// `openat2` confined to `root`. The kernel answers `EAGAIN` when a rename or mount raced with
+/// the lookup; a few more tries settle it, after which the error stands.
+pub(super) fn openat2_retrying(root: &OwnedFd, rel: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
+    let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(root, rel, flags, Mode::empty(), resolve) {
+            Err(Errno::AGAIN | Errno::INTR) if tries < 16 => tries += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Whether this kernel (and any seccomp filter) lets `openat2` through.
+pub(super) fn openat2_works(root: &OwnedFd) -> bool {
+    !matches!(
+        openat2_retrying(root, ".", OFlags::PATH | OFlags::CLOEXEC),
+        Err(Errno::NOSYS | Errno::PERM)
+    )
+}
+
+/// Whether `dir` is this process's own root: the same file on the same mount (a folder that
+/// shows the same files through another mount namespace, such as `/proc/PID/root`, is not).
+pub(super) fn is_own_root(dir: &OwnedFd) -> bool {
+    use rustix::fs::{AtFlags, CWD, StatxFlags, statx};
+    let want = StatxFlags::INO | StatxFlags::MNT_ID;
+    let (Ok(a), Ok(b)) = (
+        statx(dir.as_fd(), "", AtFlags::EMPTY_PATH, want),
+        statx(CWD, "/", AtFlags::empty(), want),
+    ) else {
+        return false;
+    };
+    let same_file = (a.stx_dev_major, a.stx_dev_minor, a.stx_ino)
+        == (b.stx_dev_major, b.stx_dev_minor, b.stx_ino);
+    let mnt_known =
+        StatxFlags::from_bits_retain(a.stx_mask & b.stx_mask).contains(StatxFlags::MNT_ID);
+    same_file && mnt_known && a.stx_mnt_id == b.stx_mnt_id
 }

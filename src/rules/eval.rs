@@ -85,6 +85,10 @@ fn run(c: &Cond, facts: &Facts, evidence: &mut Option<&mut Vec<Evidence>>) -> Ou
                     Outcome::Unknown,
                 ),
                 Ok(value) => {
+                    if let Some(why) = unsure(value, key.as_deref(), op, &f.unsure) {
+                        let seen = Observed::Unknown(why.to_string());
+                        return record(evidence, c, seen, None, Outcome::Unknown);
+                    }
                     let (outcome, seen) = test(value, key.as_deref(), op);
                     record(evidence, c, Observed::Value(seen), Some(&f.source), outcome)
                 }
@@ -140,6 +144,31 @@ pub(super) fn describe(op: &Op) -> String {
         Op::Ge(b) => format!(">= {b}"),
         Op::Lt(b) => format!("< {b}"),
         Op::Is(b) => if *b { "is true" } else { "is false" }.to_string(),
+    }
+}
+
+/// Why a test of a set or map fact cannot be decided: the names it asks about are not in the
+/// value and the probe could not tell whether they should be.
+fn unsure<'a>(
+    value: &Value,
+    key: Option<&str>,
+    op: &Op,
+    unsure: &'a std::collections::BTreeMap<String, String>,
+) -> Option<&'a str> {
+    if unsure.is_empty() || key.is_some() {
+        return None;
+    }
+    let present = |x: &String| match value {
+        Value::Set(s) => s.contains(x),
+        Value::Map(m) => m.contains_key(x),
+        _ => true,
+    };
+    match op {
+        Op::Has(x) | Op::Lacks(x) if !present(x) => unsure.get(x).map(String::as_str),
+        Op::HasAny(list) if !list.iter().any(present) => {
+            list.iter().find_map(|x| unsure.get(x)).map(String::as_str)
+        }
+        _ => None,
     }
 }
 

@@ -40,8 +40,8 @@ pub fn read(fs: &HostFs, kernel: &Kernel, notes: &mut Notes) -> Cgroups {
         }
         Err(_) => match fs.read_string("/proc/cgroups") {
             Ok(text) => {
-                let hybrid = fs.exists("/sys/fs/cgroup/unified/cgroup.controllers")
-                    || fs.exists("/sys/fs/cgroup/unified");
+                let hybrid = fs.present("/sys/fs/cgroup/unified/cgroup.controllers")
+                    || fs.present("/sys/fs/cgroup/unified");
                 let version = if hybrid { "hybrid" } else { "v1" };
                 (
                     Reading::known(version.to_string(), "/proc/cgroups, /sys/fs/cgroup"),
@@ -92,7 +92,7 @@ fn v2_controllers(fs: &HostFs, text: &str, kernel: &Kernel) -> BTreeSet<String> 
         .version
         .get()
         .is_some_and(|v| *v >= KVersion(5, 2, 0));
-    if new_kernel || fs.exists("/sys/fs/cgroup/cgroup.freeze") {
+    if new_kernel || fs.present("/sys/fs/cgroup/cgroup.freeze") {
         set.insert("freezer".into());
     }
     let bpf = kernel

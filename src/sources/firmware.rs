@@ -51,7 +51,11 @@ pub fn extension(
     kvm: &Kvm,
     notes: &mut Notes,
 ) -> Extension {
-    let device = kvm.outcome.as_ref().map_or(kvm.device_exists, |k| k.exists);
+    // A /dev/kvm whose stat failed counts as absent here; the failure is in the errors.
+    let device = kvm
+        .outcome
+        .as_ref()
+        .map_or(kvm.device_exists == Ok(true), |k| k.exists);
     let mut ext = classify(cpu, cpuid, arch, device);
     if ext.state == VtState::DisabledByFirmware && fs.is_live() {
         ext.evidence
@@ -196,9 +200,12 @@ fn confirm_firmware_disabled(fs: &HostFs, cpuid: Option<&CpuidFacts>, notes: &mu
                 out.push_str(&format!("; MSR {what} = {v:#x}: {verdict}"));
             }
         }
-        Err(ReadError::PermissionDenied(_)) => notes.needs_privilege.push(format!(
-            "reading MSR {what} ({msr:#x}) to confirm VT is disabled in firmware: needs root (/dev/cpu/0/msr)"
-        )),
+        Err(e @ ReadError::PermissionDenied(_)) => {
+            fs.handled(&e);
+            notes.needs_privilege.push(format!(
+                "reading MSR {what} ({msr:#x}) to confirm VT is disabled in firmware: needs root (/dev/cpu/0/msr)"
+            ));
+        }
         // No msr module: nothing a privilege would change.
         Err(_) => {}
     }
@@ -223,9 +230,12 @@ fn confirm_firmware_disabled(fs: &HostFs, cpuid: Option<&CpuidFacts>, notes: &mu
                 }
             }
         }
-        Err(ReadError::PermissionDenied(_)) => notes.needs_privilege.push(
-            "reading the kernel log (/dev/kmsg) for \"disabled by BIOS\": needs root or kernel.dmesg_restrict=0".into(),
-        ),
+        Err(e @ ReadError::PermissionDenied(_)) => {
+            fs.handled(&e);
+            notes.needs_privilege.push(
+                "reading the kernel log (/dev/kmsg) for \"disabled by BIOS\": needs root or kernel.dmesg_restrict=0".into(),
+            );
+        }
         Err(_) => {}
     }
     out

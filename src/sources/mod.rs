@@ -104,6 +104,14 @@ pub enum Gap {
     UsernsMax,
     /// The IOMMU groups.
     IommuGroups,
+    /// The KVM check.
+    Kvm,
+    /// Opening `/dev/net/tun`.
+    Tun,
+    /// A host path or tool looked up.
+    Path,
+    /// A folder listing cut at its bound.
+    Listing,
 }
 
 impl Gap {
@@ -120,6 +128,10 @@ impl Gap {
             Gap::CgroupVersion => "cgroup.version",
             Gap::UsernsMax => "userns.max",
             Gap::IommuGroups => "iommu.groups",
+            Gap::Kvm => "kvm",
+            Gap::Tun => "tun.open",
+            Gap::Path => "paths",
+            Gap::Listing => "listing",
         }
     }
 }
@@ -183,7 +195,7 @@ pub struct Probed {
     /// Hypervisors, containers and the layers this Linux runs in.
     pub virt: virt::Findings,
     /// Tools found: name (or `prefix*`) → the path it was found at.
-    pub tools: std::collections::BTreeMap<String, String>,
+    pub tools: tools::Lookup,
     /// The KVM check.
     pub kvm: kvm::Kvm,
     /// The hardware virtualization extension and its state.
@@ -230,13 +242,27 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     let tools = tools::find(fs, &live.path_dirs(), &needs.tools);
     let user = live.user();
     // The KVM check (live, or as captured).
-    let kvm = kvm::read(fs, live);
+    let kvm = kvm::read(fs, live, &mut notes);
     // The virtualization extension: cpuinfo and CPUID compared, confirmed in firmware if it can be.
     let extension = firmware::extension(fs, &cpu, cpuid.as_ref(), arch_word, &kvm, &mut notes);
     // cgroups, namespaces, user namespaces.
     let cgroups = cgroups::read(fs, &kernel, &mut notes);
     // IOMMU groups, for device assignment.
     let iommu = system::iommu_groups(fs, &mut notes);
+    // Whether the invoking user may open /dev/net/tun.
+    let tun = system::tun(live, &mut notes);
+    // Every read, stat or listing that failed for a reason other than "not found", said once:
+    // none of them is taken for an absence without a word.
+    for e in fs.failures() {
+        let text = e.to_string();
+        if !notes.errors.iter().any(|p| p.message.contains(&text)) {
+            let gap = match e {
+                crate::host::ReadError::TooMany(..) => Gap::Listing,
+                _ => Gap::Path,
+            };
+            notes.error(gap, text);
+        }
+    }
     Probed {
         cpu,
         cpu_problem,
@@ -246,7 +272,7 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             paths,
             user,
             iommu,
-            tun: system::tun(live),
+            tun,
         },
         kernel,
         cpuid,

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::cpu::CpuInfo;
+use super::tools::Lookup;
 use super::{Gap, Notes, Reading};
 use crate::host::HostFs;
 use crate::host::live::{Live, Uname, UserInfo};
@@ -20,7 +21,7 @@ pub struct System {
     /// Host name.
     pub hostname: Reading<String>,
     /// The table's paths that exist.
-    pub paths: BTreeSet<String>,
+    pub paths: Lookup<BTreeSet<String>>,
     /// The invoking user (not recorded in a tree captured by an old virtprobe).
     pub user: Option<UserInfo>,
     /// Number of IOMMU groups.
@@ -30,10 +31,11 @@ pub struct System {
 }
 
 /// Whether the invoking user may open `/dev/net/tun` (live, or as a capture recorded it).
-pub fn tun(live: &dyn Live) -> Reading<bool> {
+pub fn tun(live: &dyn Live, notes: &mut Notes) -> Reading<bool> {
     match (live.tun(), live.is_native()) {
-        (Some(ok), true) => Reading::known(ok, "open /dev/net/tun"),
-        (Some(ok), false) => Reading::known(ok, "virtprobe-live.json tun"),
+        (Some(Ok(ok)), true) => Reading::known(ok, "open /dev/net/tun"),
+        (Some(Ok(ok)), false) => Reading::known(ok, "virtprobe-live.json tun"),
+        (Some(Err(why)), _) => notes.unknown(Gap::Tun, why, "open /dev/net/tun"),
         (None, _) => Reading::not_tried(
             "captured tree: virtprobe-live.json has no answer for it",
             "open /dev/net/tun",
@@ -134,9 +136,22 @@ pub fn hostname(fs: &HostFs, live: &dyn Live) -> Reading<String> {
     Reading::unknown("no host name", "/etc/hostname")
 }
 
-/// Which of `paths` exist.
-pub fn existing(fs: &HostFs, paths: &BTreeSet<String>) -> BTreeSet<String> {
-    paths.iter().filter(|p| fs.exists(p)).cloned().collect()
+/// Which of `paths` exist, and which could not be told (a stat that failed other than "not
+/// found").
+pub fn existing(fs: &HostFs, paths: &BTreeSet<String>) -> Lookup<BTreeSet<String>> {
+    let mut out: Lookup<BTreeSet<String>> = Lookup::default();
+    for p in paths {
+        match fs.exists(p) {
+            Ok(true) => {
+                out.found.insert(p.clone());
+            }
+            Ok(false) => {}
+            Err(e) => {
+                out.unsure.insert(p.clone(), e.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// How many IOMMU groups the kernel made (0 when the folder is absent: no IOMMU driver).

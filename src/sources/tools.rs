@@ -29,15 +29,12 @@ pub const SOURCE: &str = "PATH and the usual bin/sbin folders";
 const MAX_PATH_DIRS: usize = 64;
 const MAX_PATH_DEPTH: usize = 32;
 
-/// The tools of `wanted` found: name (or `prefix*`) → the path it was found at.
-pub fn find(
-    fs: &HostFs,
-    path_dirs: &[String],
-    wanted: &BTreeSet<String>,
-) -> BTreeMap<String, String> {
+/// The tools of `wanted` found, and those a failed lookup leaves unknown.
+pub fn find(fs: &HostFs, path_dirs: &[String], wanted: &BTreeSet<String>) -> Lookup {
     let mut found = BTreeMap::new();
+    let mut unsure = BTreeMap::new();
     if wanted.is_empty() {
-        return found;
+        return Lookup { found, unsure };
     }
     let prefixes: Vec<&str> = wanted.iter().filter_map(|w| w.strip_suffix('*')).collect();
     // PATH usually names the usual folders again, and /bin is often /usr/bin: each folder is
@@ -52,22 +49,54 @@ pub fn find(
         .take(MAX_PATH_DIRS);
     let names: Vec<&String> = wanted.iter().filter(|w| !w.ends_with('*')).collect();
     for dir in path_dirs.chain(BIN_DIRS.iter().copied()) {
-        let Ok(folder) = fs.open_folder(dir) else {
-            continue;
+        // A folder that is not there holds no tool; one that cannot be searched (EACCES, EIO)
+        // might, so what is not found elsewhere stays unknown.
+        let folder = match fs.open_folder(dir) {
+            Ok(f) => f,
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => {
+                for w in wanted {
+                    unsure.entry(w.clone()).or_insert_with(|| e.to_string());
+                }
+                continue;
+            }
         };
         if seen.contains(&folder.id) {
             continue;
         }
         seen.push(folder.id);
         for name in &names {
-            if !found.contains_key(*name) && fs.has_entry(&folder, name) {
-                found.insert((*name).clone(), format!("{dir}/{name}"));
+            if found.contains_key(*name) {
+                continue;
+            }
+            match fs.has_entry(&folder, name) {
+                Ok(true) => {
+                    found.insert((*name).clone(), format!("{dir}/{name}"));
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    unsure
+                        .entry((*name).clone())
+                        .or_insert_with(|| e.to_string());
+                }
             }
         }
         if prefixes.is_empty() {
             continue;
         }
-        for name in fs.read_dir(dir).unwrap_or_default() {
+        let listed = match fs.read_dir(dir) {
+            Ok(names) => names,
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => {
+                for p in &prefixes {
+                    unsure
+                        .entry(format!("{p}*"))
+                        .or_insert_with(|| e.to_string());
+                }
+                Vec::new()
+            }
+        };
+        for name in listed {
             if let Some(p) = prefixes.iter().find(|p| name.starts_with(**p)) {
                 found
                     .entry(format!("{p}*"))
@@ -75,5 +104,16 @@ pub fn find(
             }
         }
     }
-    found
+    unsure.retain(|name, _| !found.contains_key(name));
+    Lookup { found, unsure }
+}
+
+/// Names looked up: those found (with where), and those a failed lookup leaves unknown (with
+/// why).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookup<T = BTreeMap<String, String>> {
+    /// Found.
+    pub found: T,
+    /// Not found, but a lookup failed for a reason other than "not found".
+    pub unsure: BTreeMap<String, String>,
 }

@@ -86,7 +86,7 @@ mod tools {
         ]
         .map(String::from)
         .into();
-        let found = find(&fs, &[], &wanted);
+        let found = find(&fs, &[], &wanted).found;
         let names: Vec<&str> = found.keys().map(String::as_str).collect();
         assert_eq!(names, ["firecracker", "lxc-*", "podman"]);
         assert_eq!(found["firecracker"], "/usr/local/bin/firecracker");
@@ -276,10 +276,17 @@ mod output {
     #[test]
     fn a_second_lock_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let first = Lock::take(dir.path()).unwrap();
-        assert!(matches!(Lock::take(dir.path()), Err(LockError::Busy(_))));
+        let run = dir.path().join("run");
+        let status = dir.path().join("status.json");
+        let first = Lock::take(&run, &status).unwrap();
+        assert!(matches!(
+            Lock::take(&run, &status),
+            Err(LockError::Busy(..))
+        ));
+        // Another status file has its own lock.
+        Lock::take(&run, &dir.path().join("other.json")).unwrap();
         drop(first);
-        Lock::take(dir.path()).unwrap();
+        Lock::take(&run, &status).unwrap();
     }
 }
 

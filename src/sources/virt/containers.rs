@@ -11,41 +11,53 @@ use super::{Found, Virt};
 use crate::host::{HostFs, ReadError};
 use crate::sources::Notes;
 
-/// The OpenVZ and Linux-VServer roles (`host`, `container`/`guest`, `none`).
+/// The OpenVZ and Linux-VServer roles (`host`, `container`/`guest`, `none`), each an error
+/// when a marker could not be read for a reason other than "not found".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roles {
     /// OpenVZ: `host`, `container` or `none`.
-    pub openvz: &'static str,
+    pub openvz: Result<&'static str, String>,
     /// Linux-VServer: `host`, `guest` or `none`.
-    pub vserver: &'static str,
+    pub vserver: Result<&'static str, String>,
     /// The VxID read, if any.
     pub vxid: Option<String>,
 }
 
 /// Read the OpenVZ and Linux-VServer markers.
 pub fn roles(fs: &HostFs) -> Roles {
-    let openvz = match (fs.exists("/proc/vz"), fs.exists("/proc/bc")) {
-        (true, true) => "host",
-        (true, false) => "container",
-        _ => "none",
-    };
+    let text = |e: ReadError| e.to_string();
+    let openvz = fs.exists("/proc/vz").and_then(|vz| {
+        Ok(match (vz, fs.exists("/proc/bc")?) {
+            (true, true) => "host",
+            (true, false) => "container",
+            _ => "none",
+        })
+    });
     // `VxID` since VServer 2.0, `s_context` before it.
-    let vxid = fs.read_string("/proc/self/status").ok().and_then(|s| {
+    let status = match fs.read_string("/proc/self/status") {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    };
+    let vxid = status.as_ref().ok().and_then(Option::as_ref).and_then(|s| {
         s.lines().find_map(|l| {
             l.strip_prefix("VxID:")
                 .or_else(|| l.strip_prefix("s_context:"))
                 .map(|v| v.trim().to_string())
         })
     });
-    let vserver = match vxid.as_deref() {
-        Some("0") => "host",
-        Some(_) => "guest",
-        None if fs.exists("/proc/virtual") => "host",
-        None => "none",
+    let vserver = match (vxid.as_deref(), status) {
+        (Some("0"), _) => Ok("host"),
+        (Some(_), _) => Ok("guest"),
+        (None, status) => match fs.exists("/proc/virtual") {
+            Ok(true) => Ok("host"),
+            Ok(false) => status.map(|_| "none"),
+            Err(e) => Err(e),
+        },
     };
     Roles {
-        openvz,
-        vserver,
+        openvz: openvz.map_err(text),
+        vserver: vserver.map_err(text),
         vxid,
     }
 }
@@ -70,7 +82,7 @@ pub fn detect(
 }
 
 fn openvz(roles: &Roles) -> Option<Found> {
-    (roles.openvz == "container")
+    (roles.openvz == Ok("container"))
         .then(|| Found::new(Virt::Openvz, "/proc/vz present, /proc/bc absent"))
 }
 
@@ -96,7 +108,8 @@ fn manager_files(fs: &HostFs) -> Option<Found> {
 fn pid1_environment(fs: &HostFs, oci: &mut bool, notes: &mut Notes) -> Option<Found> {
     let env = match fs.read("/proc/1/environ") {
         Ok(env) => env,
-        Err(ReadError::PermissionDenied(_)) => {
+        Err(e @ ReadError::PermissionDenied(_)) => {
+            fs.handled(&e);
             let missing = super::super::privilege::environ_refused(fs);
             notes.needs_privilege.push(format!(
                 "reading container= from /proc/1/environ: {missing} (the other container markers were still read)"
@@ -118,14 +131,14 @@ fn pid1_environment(fs: &HostFs, oci: &mut bool, notes: &mut Notes) -> Option<Fo
 }
 
 fn marker_files(fs: &HostFs) -> Option<Found> {
-    if fs.exists("/run/.containerenv") {
+    if fs.present("/run/.containerenv") {
         return Some(Found::new(Virt::Podman, "/run/.containerenv exists"));
     }
-    if fs.exists("/.dockerenv") {
+    if fs.present("/.dockerenv") {
         return Some(Found::new(Virt::Docker, "/.dockerenv exists"));
     }
     // Docker before 1.10 (virt-what, Ohai).
-    if fs.exists("/.dockerinit") {
+    if fs.present("/.dockerinit") {
         return Some(Found::new(Virt::Docker, "/.dockerinit exists"));
     }
     None
@@ -159,7 +172,7 @@ const CGROUP_MARKERS: &[(&str, Virt, &str)] = &[
 ];
 
 fn vserver(roles: &Roles) -> Option<Found> {
-    (roles.vserver == "guest").then(|| {
+    (roles.vserver == Ok("guest")).then(|| {
         Found::new(
             Virt::LinuxVserver,
             format!(

@@ -28,7 +28,7 @@ pub struct DeviceTree {
 /// Read the device tree (most x86 hosts have none: nothing is read then).
 pub fn read(fs: &HostFs) -> DeviceTree {
     const DT: &str = "/proc/device-tree";
-    if !fs.exists(DT) {
+    if !fs.present(DT) {
         return DeviceTree::default();
     }
     let text = |p: &str| {
@@ -36,7 +36,7 @@ pub fn read(fs: &HostFs) -> DeviceTree {
             .ok()
             .map(|s| s.replace('\0', " "))
     };
-    let exists = |p: &str| fs.exists(&format!("{DT}/{p}"));
+    let exists = |p: &str| fs.present(&format!("{DT}/{p}"));
     DeviceTree {
         hypervisor: fs.read_trimmed(&format!("{DT}/hypervisor/compatible")).ok(),
         partition: exists("ibm,partition-name"),

@@ -65,7 +65,7 @@ impl Dmi {
 /// Read the DMI fields (none when the folder is absent).
 pub fn read(fs: &HostFs) -> Dmi {
     let mut dmi = Dmi::default();
-    if !fs.exists("/sys/class/dmi/id") {
+    if !fs.present("/sys/class/dmi/id") {
         return dmi;
     }
     for field in DMI_FIELDS {

@@ -118,6 +118,23 @@ struct Evidence<'a> {
     ldoms: Option<&'static str>,
 }
 
+/// A role as a reading: the word, or why it cannot be told.
+fn role(r: &Result<&'static str, String>, source: &str) -> Reading<String> {
+    match r {
+        Ok(word) => Reading::known(word.to_string(), source),
+        Err(why) => Reading::unknown(why.clone(), source),
+    }
+}
+
+/// "none" when no marker was found and none failed; unknown, with the first failure, when
+/// nothing was found but a marker could not be read (it might have said otherwise).
+fn none_unless_failed(fs: &HostFs, mark: usize, source: &str) -> Reading<String> {
+    match fs.failures_since(mark) {
+        None => Reading::known("none".to_string(), source),
+        Some(e) => Reading::unknown(format!("no marker found, but {e}"), source),
+    }
+}
+
 /// Detect the hypervisor, the container and the layers. `release` is the kernel release if known.
 pub fn detect(
     fs: &HostFs,
@@ -127,6 +144,7 @@ pub fn detect(
     modules: Option<&std::collections::BTreeSet<String>>,
     notes: &mut Notes,
 ) -> Findings {
+    let mark = fs.failure_mark();
     let dt = devicetree::read(fs);
     let sparc = cpu.arch.as_deref().is_some_and(|a| a.starts_with("sparc"));
     let e = Evidence {
@@ -139,9 +157,9 @@ pub fn detect(
         s390: s390::read(fs),
         pci: checks::pci_vendor(fs),
         modules,
-        hyperv_kvp: fs.exists("/var/lib/hyperv/.kvp_pool_3"),
-        ldoms: (sparc && fs.exists("/dev/mdesc")).then(|| {
-            if fs.exists("/sys/class/vlds/ctrl") && fs.exists("/sys/class/vlds/sp") {
+        hyperv_kvp: fs.present("/var/lib/hyperv/.kvp_pool_3"),
+        ldoms: (sparc && fs.present("/dev/mdesc")).then(|| {
+            if fs.present("/sys/class/vlds/ctrl") && fs.present("/sys/class/vlds/sp") {
                 "control"
             } else {
                 "guest"
@@ -190,8 +208,9 @@ pub fn detect(
             }
             Reading::known(f.word.as_str().to_string(), source)
         }
-        None => Reading::known(
-            "none".to_string(),
+        None => none_unless_failed(
+            fs,
+            mark,
             if cpuid.is_some() {
                 "CPUID, DMI, /proc, device tree: no hypervisor"
             } else {
@@ -199,15 +218,16 @@ pub fn detect(
             },
         ),
     };
+    let mark = fs.failure_mark();
     let roles = containers::roles(fs);
-    if roles.openvz == "host" {
+    if roles.openvz == Ok("host") {
         layers.push(Layer::new(
             LayerKind::Host,
             Virt::Openvz,
             "/proc/vz and /proc/bc present: OpenVZ hardware node",
         ));
     }
-    if roles.vserver == "host" {
+    if roles.vserver == Ok("host") {
         layers.push(Layer::new(
             LayerKind::Host,
             Virt::LinuxVserver,
@@ -224,7 +244,7 @@ pub fn detect(
             });
             Reading::known(f.word.as_str().to_string(), source)
         }
-        None => Reading::known("none".to_string(), "no container marker"),
+        None => none_unless_failed(fs, mark, "no container marker"),
     };
     let dmi_field = |field: &str| match e.dmi.get(field) {
         Some(v) => Reading::known(v.to_string(), format!("/sys/class/dmi/id/{field}")),
@@ -256,10 +276,7 @@ pub fn detect(
             Reading::known(String::new(), "/proc/sysinfo absent")
         },
         ppc_lpar: Reading::known(e.power.lpar.unwrap_or("none").to_string(), e.power.source),
-        openvz_role: Reading::known(roles.openvz.to_string(), "/proc/vz, /proc/bc"),
-        vserver_role: Reading::known(
-            roles.vserver.to_string(),
-            "/proc/self/status VxID, /proc/virtual",
-        ),
+        openvz_role: role(&roles.openvz, "/proc/vz, /proc/bc"),
+        vserver_role: role(&roles.vserver, "/proc/self/status VxID, /proc/virtual"),
     }
 }

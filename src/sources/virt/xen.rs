@@ -27,7 +27,7 @@ pub struct Xen {
 
 /// Read the Xen interfaces.
 pub fn read(fs: &HostFs) -> Xen {
-    let proc_xen = fs.exists("/proc/xen");
+    let proc_xen = fs.present("/proc/xen");
     // (No /proc/xen, no file in it to open.)
     let caps = proc_xen
         .then(|| fs.read_string("/proc/xen/capabilities").ok())

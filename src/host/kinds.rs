@@ -1,0 +1,67 @@
+//! The small types the host layer hands out: what a root stands for, a file's kind and
+//! metadata, and what `virtprobe capture` records. Nothing here reads a file.
+
+use std::collections::BTreeMap;
+
+/// What the root stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The running host: root `/`, live CPUID, `uname` and KVM check.
+    Live,
+    /// The running host with its file systems mounted under a folder (a container's view of its
+    /// node): files from the folder, CPUID, `uname` and the KVM check live.
+    HostRoot,
+    /// A captured tree: files from the folder, live answers from its `virtprobe-live.json`.
+    Tree,
+}
+
+/// The kind of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (seen only when not followed).
+    Symlink,
+    /// A device node, FIFO or socket.
+    Other,
+}
+
+/// What a path's metadata says, as far as the probe needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meta {
+    /// Its kind.
+    pub kind: FileKind,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Device and inode: the file's identity.
+    pub id: (u64, u64),
+}
+
+/// What `virtprobe capture` learned of a path it did not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Touch {
+    /// It exists and is a directory.
+    Dir,
+    /// It exists and is not a directory.
+    Other,
+    /// A directory listing.
+    Listed(Vec<String>),
+}
+
+/// Everything a recording [`HostFs`] looked at (for `virtprobe capture`).
+#[derive(Debug, Default)]
+pub struct Record {
+    /// Files read, with their bytes.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Paths looked at without being read.
+    pub touched: BTreeMap<String, Touch>,
+    /// Paths that could not be read, stat'ed or listed (for a reason other than "not found"),
+    /// with why.
+    pub failed: BTreeMap<String, String>,
+}
