@@ -5,16 +5,24 @@
 //! written with the bytes read; folders listed are recreated with empty entries (for the bin
 //! folders, only the tools the table asks about); paths only checked for existence become empty
 //! files or folders. Of PID 1's environment only `container=` is kept. The live-only answers
-//! (CPUID leaves, `uname`, the KVM check, the user, PATH) go to `virtprobe-live.json` at the top.
-//! Everything is written into a temporary folder beside DIR (files 0600, folders 0700) that is
-//! renamed to DIR when complete and removed when not: DIR holds a whole capture or nothing.
+//! (CPUID leaves, `uname`, the KVM check, the user, PATH) go to `virtprobe-live.json` at the top,
+//! with the paths that could not be read and why (`--root` answers them as unreadable, not absent).
+//!
+//! Everything is written into a new temporary folder beside DIR, made mode 0700 (not from the
+//! umask), and every file and folder in it is made relative to its descriptors
+//! ([`crate::outdir::OutDir`]: `O_EXCL | O_NOFOLLOW`, files 0600, folders 0700), so a symlink
+//! planted by another user is never followed. The folder is renamed to DIR when complete and
+//! removed when not, or when SIGINT, SIGTERM or SIGHUP arrives: DIR holds a whole capture or
+//! nothing.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::host::live::{LIVE_FILE, Live, LiveData, Native, cpuid_key};
 use crate::host::{HostError, HostFs, Touch};
+use crate::outdir::OutDir;
 use crate::rules::Table;
 use crate::sources::{self, cpuid::LEAVES, tools::BIN_DIRS};
 
@@ -27,48 +35,88 @@ pub enum CaptureError {
     /// The destination exists and holds something.
     #[error("{0}: exists and is not empty")]
     NotEmpty(String),
+    /// Some host paths could not be read, and the capture was not told to keep going.
+    #[error("could not read {}; nothing was kept (--keep-going keeps a capture that records them as unreadable)", listed(.0))]
+    Unreadable(BTreeMap<String, String>),
+    /// A signal asked to stop.
+    #[error("interrupted by a signal; nothing was kept")]
+    Interrupted,
     /// Writing failed.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+}
+
+/// Paths and why, the first five, for one line.
+fn listed(paths: &BTreeMap<String, String>) -> String {
+    let mut shown: Vec<&str> = paths.values().take(5).map(String::as_str).collect();
+    if paths.len() > 5 {
+        let more = format!("and {} more", paths.len() - 5);
+        return format!("{} {more}", shown.join("; "));
+    }
+    shown.dedup();
+    shown.join("; ")
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaptureError + '_ {
     move |e| CaptureError::Io(path.display().to_string(), e)
 }
 
-/// Where a host path goes in the capture, when it is a plain absolute path.
-fn target(dir: &Path, host_path: &str) -> Option<PathBuf> {
+/// What a capture wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captured {
+    /// Files written.
+    pub files: usize,
+    /// Host paths that could not be read, stat'ed or listed, with why (recorded in the capture).
+    pub unreadable: BTreeMap<String, String>,
+    /// Of those, the ones the probe did not expect (not a file only a privileged user may read,
+    /// which the report lists as needing privilege anyway): these fail a capture.
+    pub failed: BTreeMap<String, String>,
+}
+
+/// The components of a plain absolute host path (`None` for `..`, `.` or empty components).
+fn components(host_path: &str) -> Option<Vec<&str>> {
     let rel = host_path.trim_start_matches('/');
+    let parts: Vec<&str> = rel.split('/').collect();
     if rel.is_empty()
-        || rel
-            .split('/')
-            .any(|c| c == ".." || c == "." || c.is_empty())
+        || parts
+            .iter()
+            .any(|c| *c == ".." || *c == "." || c.is_empty())
     {
         return None;
     }
-    Some(dir.join(rel))
+    Some(parts)
 }
 
-fn make_dir(p: &Path) -> Result<(), CaptureError> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(p)
-        .map_err(io(p))
-}
-
-fn write_file(p: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
-    if let Some(parent) = p.parent() {
-        make_dir(parent)?;
+/// The folder holding a host path's last component inside the capture, made as needed, and that
+/// component; `None` when the path is not plain or its folders cannot be made (another recorded
+/// path is a file there).
+fn parent_of<'a>(top: &OutDir, host_path: &'a str) -> Option<(OutDir, &'a str)> {
+    let parts = components(host_path)?;
+    let (last, dirs) = parts.split_last()?;
+    let mut d = top.sub(".").ok()?;
+    for c in dirs {
+        d = d.make_dir(c, 0o700).ok()?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(p)
-        .map_err(io(p))?;
-    f.write_all(bytes).map_err(io(p))
+    Some((d, last))
+}
+
+/// A new file, or nothing when something is already there (a file read wins over a path only
+/// looked at: files are written first).
+fn file(top: &OutDir, host_path: &str, bytes: &[u8]) -> Result<bool, CaptureError> {
+    let Some((d, name)) = parent_of(top, host_path) else {
+        return Ok(false);
+    };
+    match d.write_new(name, bytes, 0o600) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::EXIST.raw_os_error()) => Ok(false),
+        Err(e) => Err(io(&d.path().join(name))(e)),
+    }
+}
+
+/// A folder (an existing one is kept).
+fn folder(top: &OutDir, host_path: &str) -> Option<OutDir> {
+    let (d, name) = parent_of(top, host_path)?;
+    d.make_dir(name, 0o700).ok()
 }
 
 /// Of an environment block, only `container=` (the container marker); nothing else of it.
@@ -80,29 +128,82 @@ fn container_only(environ: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// Capture this host into `dir`; returns how many files were written.
-pub fn capture(table: &Table, dir: &Path) -> Result<usize, CaptureError> {
-    if let Ok(mut entries) = std::fs::read_dir(dir)
-        && entries.next().is_some()
-    {
-        return Err(CaptureError::NotEmpty(dir.display().to_string()));
+/// Stops a capture at the next file when SIGINT, SIGTERM or SIGHUP arrives; the handlers are
+/// removed when it is dropped.
+struct Signals {
+    raised: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl Signals {
+    fn catch() -> Result<Signals, CaptureError> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let raised = Arc::new(AtomicBool::new(false));
+        let mut ids = Vec::new();
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            let id = signal_hook::flag::register(sig, Arc::clone(&raised))
+                .map_err(|e| CaptureError::Io("signal handling".into(), e))?;
+            ids.push(id);
+        }
+        Ok(Signals { raised, ids })
     }
-    let parent = match dir.parent() {
+
+    fn check(&self) -> Result<(), CaptureError> {
+        if self.raised.load(Ordering::Relaxed) {
+            return Err(CaptureError::Interrupted);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// Capture this host into `dir`: what was written, and what could not be read. Every path that
+/// could not be read is recorded in the capture; one the probe did not expect to be refused (an
+/// `EIO`, a folder too large to list) fails the capture unless `keep_going`.
+pub fn capture(table: &Table, dir: &Path, keep_going: bool) -> Result<Captured, CaptureError> {
+    let parent_path = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let tmp = tempfile::Builder::new()
-        .prefix(".virtprobe-capture.")
-        .tempdir_in(parent)
-        .map_err(io(parent))?;
-    let written = write_capture(table, tmp.path())?;
-    // An empty folder already there is replaced by the rename.
-    std::fs::rename(tmp.path(), dir).map_err(io(dir))?;
-    let _ = tmp.keep();
-    Ok(written)
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| io(dir)(std::io::Error::other("names no folder")))?;
+    let parent = OutDir::open(parent_path).map_err(io(parent_path))?;
+    match parent.sub(&name) {
+        Ok(d) if !d.names().map_err(io(dir))?.is_empty() => {
+            return Err(CaptureError::NotEmpty(dir.display().to_string()));
+        }
+        _ => {}
+    }
+    let signals = Signals::catch()?;
+    let (tmp_name, tmp) = parent
+        .make_private_dir(".virtprobe-capture.")
+        .map_err(io(parent_path))?;
+    let written = write_capture(table, &tmp, &signals).and_then(|c| {
+        signals.check()?;
+        if !keep_going && !c.failed.is_empty() {
+            return Err(CaptureError::Unreadable(c.failed));
+        }
+        // An empty folder already there is replaced by the rename.
+        parent.rename(&tmp_name, &parent, &name).map_err(io(dir))?;
+        parent.sync().map_err(io(parent_path))?;
+        Ok(c)
+    });
+    if written.is_err() {
+        let _ = parent.remove_tree(&tmp_name);
+    }
+    written
 }
 
-fn write_capture(table: &Table, dir: &Path) -> Result<usize, CaptureError> {
+fn write_capture(table: &Table, top: &OutDir, signals: &Signals) -> Result<Captured, CaptureError> {
     let fs = HostFs::live()?.recording();
     let needs = table.needs();
     let native = Native;
@@ -110,60 +211,49 @@ fn write_capture(table: &Table, dir: &Path) -> Result<usize, CaptureError> {
     let record = fs.take_record();
     let path_dirs = native.path_dirs();
     let mut written = 0usize;
-    for (host_path, touch) in &record.touched {
-        let Some(t) = target(dir, host_path) else {
-            continue;
+    // Files read first, with their bytes.
+    for (host_path, bytes) in &record.files {
+        signals.check()?;
+        let bytes = if host_path == "/proc/1/environ" {
+            container_only(bytes)
+        } else {
+            bytes.clone()
         };
+        written += usize::from(file(top, host_path, &bytes)?);
+    }
+    // Then what was only looked at or listed.
+    for (host_path, touch) in &record.touched {
+        signals.check()?;
         match touch {
-            Touch::Dir => make_dir(&t)?,
-            Touch::Other => {
-                if !t.exists() {
-                    write_file(&t, b"")?;
-                    written += 1;
-                }
+            Touch::Dir => {
+                folder(top, host_path);
             }
+            Touch::Other => written += usize::from(file(top, host_path, b"")?),
             Touch::Listed(names) => {
-                make_dir(&t)?;
+                let Some(d) = folder(top, host_path) else {
+                    continue;
+                };
                 let bin = BIN_DIRS.contains(&host_path.as_str()) || path_dirs.contains(host_path);
                 for n in names {
                     if n.contains('/') || n == "." || n == ".." {
                         continue;
                     }
-                    let entry = t.join(n);
-                    if entry.exists() {
-                        continue;
-                    }
                     if !bin {
-                        make_dir(&entry)?;
-                    } else if matches_tool(n, &needs.tools) {
-                        write_file(&entry, b"")?;
+                        let _ = d.make_dir(n, 0o700);
+                    } else if matches_tool(n, &needs.tools) && d.write_new(n, b"", 0o600).is_ok() {
                         written += 1;
                     }
                 }
             }
         }
     }
-    for (host_path, bytes) in &record.files {
-        let Some(t) = target(dir, host_path) else {
-            continue;
-        };
-        if t.is_dir() {
-            continue;
-        }
-        let bytes = if host_path == "/proc/1/environ" {
-            container_only(bytes)
-        } else {
-            bytes.clone()
-        };
-        write_file(&t, &bytes)?;
-        written += 1;
-    }
     let mut live = LiveData {
         uname: native.uname(),
         kvm: probed.kvm.outcome.clone(),
         user: native.user(),
-        tun: native.tun(),
+        tun: native.tun().and_then(Result::ok),
         path: path_dirs,
+        unreadable: record.failed.clone(),
         ..Default::default()
     };
     if native.cpuid(0, 0).is_some() {
@@ -173,10 +263,23 @@ fn write_capture(table: &Table, dir: &Path) -> Result<usize, CaptureError> {
             }
         }
     }
-    let live_path = dir.join(LIVE_FILE.trim_start_matches('/'));
-    let json = serde_json::to_vec_pretty(&live).map_err(|e| io(&live_path)(e.into()))?;
-    write_file(&live_path, &json)?;
-    Ok(written + 1)
+    let live_name = LIVE_FILE.trim_start_matches('/');
+    let json = serde_json::to_vec_pretty(&live).map_err(|e| io(top.path())(e.into()))?;
+    top.write_new(live_name, &json, 0o600)
+        .map_err(io(&top.path().join(live_name)))?;
+    top.sync().map_err(io(top.path()))?;
+    let unexpected: Vec<String> = fs.failures().iter().map(|e| e.path().to_string()).collect();
+    let failed = record
+        .failed
+        .iter()
+        .filter(|(p, _)| unexpected.contains(p))
+        .map(|(p, why)| (p.clone(), why.clone()))
+        .collect();
+    Ok(Captured {
+        files: written + 1,
+        unreadable: record.failed,
+        failed,
+    })
 }
 
 fn matches_tool(name: &str, wanted: &std::collections::BTreeSet<String>) -> bool {

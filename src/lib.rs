@@ -18,6 +18,7 @@ pub mod advise;
 pub mod capture;
 pub mod facts;
 pub mod host;
+pub mod outdir;
 pub mod render;
 pub mod report;
 pub mod rules;

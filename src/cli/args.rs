@@ -190,6 +190,10 @@ pub struct ListArgs {
 pub struct CaptureArgs {
     /// Destination folder (created; must be empty if it exists).
     pub dir: PathBuf,
+    /// Keep a capture that could not copy every file (each is listed, and recorded in the
+    /// capture as unreadable) and exit 0; without it such a capture exits 1.
+    #[arg(long)]
+    pub keep_going: bool,
 }
 
 /// Options of `health`.

@@ -181,12 +181,16 @@ fn list(c: &Config) -> Result<Exit> {
 
 fn capture(c: &Config, a: &CaptureArgs) -> Result<Exit> {
     let dir = &a.dir;
-    let n = capture::capture(&table(c)?, dir)
+    let done = capture::capture(&table(c)?, dir, a.keep_going)
         .with_context(|| format!("capture into {}", dir.display()))?;
-    eprintln!(
-        "virtprobe: captured {n} files and the live answers into {}",
+    for why in done.unreadable.values() {
+        super::say(&format!("not copied: {why} (recorded as unreadable)"));
+    }
+    super::say(&format!(
+        "captured {} files and the live answers into {}",
+        done.files,
         dir.display()
-    );
+    ));
     Ok(Exit::Ok)
 }
 
@@ -199,6 +203,7 @@ fn serve(c: &Config, a: &ServeArgs) -> Result<Exit> {
         prometheus: a.prometheus.clone(),
         nfd: a.nfd.clone(),
         cycles: a.cycles,
+        runtime: service::output::runtime_dir(),
     };
     Service::new(opts, table(c)?)?.run()?;
     Ok(Exit::Ok)
@@ -231,18 +236,45 @@ fn schema(a: &SchemaArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Whether the status file is there, whole, and younger than `max_age`.
+/// The largest status file `health` reads.
+const MAX_STATUS: u64 = 16 << 20;
+
+/// Whether the status file is there, whole, and younger than `max_age`. The file is opened once
+/// (`O_NOFOLLOW | O_NONBLOCK`: a symlink, a FIFO or a device swapped in is neither followed nor
+/// waited on), must be a regular file, and is read through that descriptor, bounded.
 fn health(path: &std::path::Path, max_age: std::time::Duration) -> Result<Exit> {
+    use std::io::Read;
     let stale = |why: String| {
-        eprintln!("virtprobe: {}: {why}", path.display());
+        super::say(&format!("{}: {why}", path.display()));
         Ok(Exit::NotMet)
     };
-    match std::fs::metadata(path) {
-        Ok(md) if md.is_file() && md.len() <= 16 << 20 => {}
-        Ok(_) => return stale("not a regular file of at most 16 MiB".into()),
+    let opened = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::NOFOLLOW
+            | rustix::fs::OFlags::NONBLOCK
+            | rustix::fs::OFlags::NOCTTY
+            | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    );
+    let file = match opened {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(rustix::io::Errno::LOOP) => return stale("is a symbolic link, not read".into()),
+        Err(e) => return stale(std::io::Error::from(e).to_string()),
+    };
+    match file.metadata() {
+        Ok(md) if md.is_file() => {}
+        Ok(_) => return stale("not a regular file, not read".into()),
         Err(e) => return stale(e.to_string()),
     }
-    let status: serde_json::Value = match serde_json::from_slice(&std::fs::read(path)?) {
+    let mut bytes = Vec::new();
+    if let Err(e) = file.take(MAX_STATUS + 1).read_to_end(&mut bytes) {
+        return stale(e.to_string());
+    }
+    if bytes.len() as u64 > MAX_STATUS {
+        return stale(format!("larger than {MAX_STATUS} bytes, not read"));
+    }
+    let status: serde_json::Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => return stale(format!("not JSON: {e}")),
     };

@@ -4,11 +4,12 @@
 //! `/dev/kvm` appeared or vanished or the module set changed (`/sys/module`), and probes at once if
 //! so. Every output is replaced atomically ([`output`]); a write that fails (folder missing,
 //! read-only, full) is logged with its path and retried at the next probe, and the last good file
-//! stays. An exclusive lock on the status folder keeps a second instance from writing the same
-//! files. systemd: READY=1 after the first probe, STATUS= with a summary, WATCHDOG=1 when
-//! WatchdogSec is set; SIGTERM and SIGINT stop it, SIGHUP reloads the data file. What the service
-//! keeps between probes lives in [`Service`], which the loop owns. Host files read: those of the
-//! probe, plus `/dev/kvm` and `/sys/module` for the change check.
+//! stays. An exclusive lock in a runtime folder only its user can open keeps a second instance
+//! from writing the same files; temporary files a killed run left are removed at start. systemd:
+//! READY=1 after the first probe, STATUS= with a summary, WATCHDOG=1 when WatchdogSec is set;
+//! SIGTERM and SIGINT stop it, SIGHUP reloads the data file. What the service keeps between
+//! probes lives in [`Service`], which the loop owns. Host files read: those of the probe, plus
+//! `/dev/kvm` and `/sys/module` for the change check.
 
 pub mod output;
 
@@ -49,6 +50,8 @@ pub struct Options {
     pub nfd: Option<PathBuf>,
     /// Stop after this many probes (0 = never).
     pub cycles: u64,
+    /// The runtime folder the lock is in ([`output::runtime_dir`]).
+    pub runtime: PathBuf,
 }
 
 /// Why the service stopped with an error.
@@ -66,9 +69,22 @@ pub enum ServiceError {
     /// Signal handling could not be set up.
     #[error("signal handling: {0}")]
     Signals(std::io::Error),
+    /// A run of `--cycles N` ended with a probe that could not run.
+    #[error("the last probe could not run: {0}")]
+    Probe(HostError),
     /// A run of `--cycles N` ended with outputs that could not be written.
     #[error("{0} output(s) could not be written in the last probe (see the log above)")]
     Outputs(usize),
+}
+
+/// What went wrong in one probe and its writes.
+enum Cycle {
+    /// All written.
+    Done,
+    /// The host could not be opened: nothing was probed or written.
+    ProbeFailed(HostError),
+    /// This many outputs could not be written.
+    OutputsFailed(usize),
 }
 
 /// What wakes the service between probes.
@@ -90,7 +106,8 @@ pub struct Service {
     /// The line systemd shows as STATUS=.
     summary: String,
     ready_sent: bool,
-    lock: Option<Lock>,
+    /// Held while the service runs.
+    _lock: Lock,
 }
 
 /// Open the host the options name.
@@ -102,10 +119,11 @@ fn open_host(root: &Option<(PathBuf, Mode)>) -> Result<HostFs, HostError> {
 }
 
 impl Service {
-    /// Load the table and check the root; take the lock if the status folder exists.
+    /// Check the root and take the lock.
     pub fn new(opts: Options, table: Table) -> Result<Service, ServiceError> {
         open_host(&opts.root)?;
-        let mut service = Service {
+        let lock = Lock::take(&opts.runtime, &opts.status)?;
+        Ok(Service {
             opts,
             table,
             last: None,
@@ -115,24 +133,16 @@ impl Service {
             verdict_changes: 0,
             summary: String::new(),
             ready_sent: false,
-            lock: None,
-        };
-        service.try_lock()?;
-        Ok(service)
+            _lock: lock,
+        })
     }
 
-    /// Take the lock when the status folder exists (a missing folder is retried at each probe).
-    fn try_lock(&mut self) -> Result<(), LockError> {
-        if self.lock.is_none() {
-            match Lock::take(output::folder(&self.opts.status)) {
-                Ok(l) => self.lock = Some(l),
-                Err(LockError::Busy(p)) => return Err(LockError::Busy(p)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot lock the status folder yet; retrying next probe")
-                }
-            }
-        }
-        Ok(())
+    /// The outputs' paths.
+    fn outputs(&self) -> Vec<&Path> {
+        let mut v = vec![self.opts.status.as_path()];
+        v.extend(self.opts.prometheus.as_deref());
+        v.extend(self.opts.nfd.as_deref());
+        v
     }
 
     /// Run until SIGTERM/SIGINT, or `cycles` probes.
@@ -145,12 +155,22 @@ impl Service {
         {
             tracing::warn!(path = %p.display(), "node_exporter's textfile collector reads only files ending in .prom: it will not see this one");
         }
+        // What a run killed while writing left behind (the lock says no other instance writes
+        // these outputs now).
+        match output::remove_stale(&self.outputs()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed temporary files a killed run left"),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot look for temporary files a killed run left")
+            }
+        }
         loop {
-            let failed = self.cycle()?;
+            let cycle = self.cycle();
             if self.opts.cycles > 0 && self.probes >= self.opts.cycles {
-                return match failed {
-                    0 => Ok(()),
-                    n => Err(ServiceError::Outputs(n)),
+                return match cycle {
+                    Cycle::Done => Ok(()),
+                    Cycle::ProbeFailed(e) => Err(ServiceError::Probe(e)),
+                    Cycle::OutputsFailed(n) => Err(ServiceError::Outputs(n)),
                 };
             }
             match self.wait(&events, watchdog) {
@@ -180,15 +200,15 @@ impl Service {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     }
 
-    /// One probe and its outputs; returns how many outputs could not be written.
-    fn cycle(&mut self) -> Result<usize, ServiceError> {
+    /// One probe and its outputs.
+    fn cycle(&mut self) -> Cycle {
         let started = Instant::now();
         let report = match open_host(&self.opts.root) {
             Ok(fs) => report::run(&fs, live::sources_for(&fs).as_ref(), &self.table),
             Err(e) => {
-                tracing::error!(error = %e, "probe failed");
+                tracing::error!(error = %e, "cannot probe; keeping the last outputs, retrying next probe");
                 self.probes += 1;
-                return Ok(1);
+                return Cycle::ProbeFailed(e);
             }
         };
         let took = started.elapsed();
@@ -205,7 +225,6 @@ impl Service {
             },
             report,
         };
-        self.try_lock()?;
         let failed = self.write_outputs(&status, took);
         let mut states = vec![sd_notify::NotifyState::Status(&self.summary)];
         if !self.ready_sent {
@@ -213,7 +232,10 @@ impl Service {
             self.ready_sent = true;
         }
         let _ = sd_notify::notify(&states);
-        Ok(failed)
+        match failed {
+            0 => Cycle::Done,
+            n => Cycle::OutputsFailed(n),
+        }
     }
 
     /// Compare this probe's verdicts with the last one's.
@@ -356,15 +378,14 @@ fn signal_events() -> std::io::Result<mpsc::Receiver<Event>> {
     Ok(rx)
 }
 
-/// Whether `/dev/kvm` exists and how many modules `/sys/module` lists, under the judged root.
-fn change_signature(root: &Option<(PathBuf, Mode)>) -> (bool, usize) {
-    match open_host(root) {
-        Ok(fs) => (
-            fs.exists("/dev/kvm"),
-            fs.read_dir("/sys/module").map_or(0, |n| n.len()),
-        ),
-        Err(_) => (false, 0),
-    }
+/// Whether `/dev/kvm` exists and how many modules `/sys/module` lists, under the judged root (a
+/// failure is part of the signature: a change of it probes again, and the probe reports it).
+fn change_signature(root: &Option<(PathBuf, Mode)>) -> Option<(Option<bool>, Option<usize>)> {
+    let fs = open_host(root).ok()?;
+    Some((
+        fs.exists("/dev/kvm").ok(),
+        fs.read_dir("/sys/module").ok().map(|n| n.len()),
+    ))
 }
 
 fn summary(r: &Report) -> String {
