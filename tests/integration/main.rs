@@ -16,6 +16,7 @@ mod hostile;
 mod house;
 mod live;
 mod parsers;
+mod round3;
 mod schema;
 mod serve;
 mod systemd;
