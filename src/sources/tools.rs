@@ -74,10 +74,13 @@ pub fn find(fs: &HostFs, path_dirs: &[String], wanted: &BTreeSet<String>) -> Loo
                     found.insert((*name).clone(), format!("{dir}/{name}"));
                 }
                 Ok(false) => {}
+                // A folder that fails one lookup is not asked again: what is not found
+                // elsewhere stays unknown, and the report lists the failure once.
                 Err(e) => {
-                    unsure
-                        .entry((*name).clone())
-                        .or_insert_with(|| e.to_string());
+                    for w in wanted {
+                        unsure.entry(w.clone()).or_insert_with(|| e.to_string());
+                    }
+                    break;
                 }
             }
         }

@@ -854,7 +854,14 @@ fn a_failed_lookup_is_unknown_not_absent() {
             .output()
             .unwrap(),
     );
-    assert!(errors(&v).contains("Input/output error"), "{}", errors(&v));
+    // One error per folder searched, not one per tool (the text is the C library's).
+    let listed = v["errors"].as_array().unwrap();
+    let eio = |e: &serde_json::Value| {
+        let m = e["message"].as_str().unwrap_or("");
+        m.contains("(os error 5)") || m.contains("Input/output error")
+    };
+    assert!(listed.iter().any(eio), "{listed:?}");
+    assert!(listed.len() <= 20, "{} errors: {listed:?}", listed.len());
     let nspawn = tech(&v, "systemd-nspawn");
     assert_ne!(nspawn["verdict"], "ready", "{nspawn:#}");
     if std::path::Path::new("/dev/net/tun").exists() {
