@@ -172,10 +172,11 @@ pub fn capture(table: &Table, dir: &Path, keep_going: bool) -> Result<Captured, 
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| io(dir)(std::io::Error::other("names no folder")))?;
+    let name = match dir.file_name().map(|n| n.to_str()) {
+        Some(Some(n)) => n.to_string(),
+        Some(None) => return Err(io(dir)(std::io::Error::other("a name that is not UTF-8"))),
+        None => return Err(io(dir)(std::io::Error::other("names no folder"))),
+    };
     let parent = OutDir::open(parent_path).map_err(io(parent_path))?;
     match parent.sub(&name) {
         Ok(d) if !d.names().map_err(io(dir))?.is_empty() => {

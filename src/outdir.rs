@@ -9,6 +9,7 @@
 //! refused, so nothing but a regular file is ever replaced. A symlink planted anywhere is refused,
 //! never followed. This module reads no host file.
 
+use std::ffi::{OsStr, OsString};
 use std::hash::BuildHasher;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
@@ -81,6 +82,10 @@ impl OutDir {
 
     /// The folder `name` in this one, opened (a symlink is refused).
     pub fn sub(&self, name: &str) -> io::Result<OutDir> {
+        self.sub_os(OsStr::new(name))
+    }
+
+    fn sub_os(&self, name: &OsStr) -> io::Result<OutDir> {
         let fd = rustix::fs::openat(
             &self.fd,
             name,
@@ -145,11 +150,7 @@ impl OutDir {
     /// at the name, before or during the write, is left as it was and the write refused.
     pub fn replace(&self, name: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
         let tmp = self.new_temp(name, bytes, mode)?;
-        let placed = self.place(&tmp, name);
-        if placed.is_err() {
-            let _ = rustix::fs::unlinkat(&self.fd, tmp.as_str(), AtFlags::empty());
-        }
-        placed?;
+        self.place(&tmp, name)?;
         rustix::fs::fsync(&self.fd).map_err(io_err)
     }
 
@@ -181,24 +182,33 @@ impl OutDir {
         Err(io::Error::other("no free name for a temporary file"))
     }
 
-    /// Put the temporary file `tmp` at `name`. On success `tmp` is gone.
+    /// Put the temporary file `tmp` at `name`. `tmp` is gone afterwards, but when what stood at
+    /// `name` could not be put back: then it is left under the temporary name, never removed.
     fn place(&self, tmp: &str, name: &str) -> io::Result<()> {
+        let unlink = || rustix::fs::unlinkat(&self.fd, tmp, AtFlags::empty()).map_err(io_err);
+        let failed = |e: io::Error| {
+            let _ = unlink();
+            Err(e)
+        };
         let refuse =
             || io::Error::other("exists and is not a regular file: refusing to replace it");
         for _ in 0..TRIES {
             match rustix::fs::renameat_with(&self.fd, tmp, &self.fd, name, RenameFlags::EXCHANGE) {
                 Ok(()) => {
-                    // `tmp` now names what stood at `name`.
-                    let old = rustix::fs::statat(&self.fd, tmp, AtFlags::SYMLINK_NOFOLLOW)
-                        .map_err(io_err)?;
-                    if FileType::from_raw_mode(old.st_mode) == FileType::RegularFile {
-                        return rustix::fs::unlinkat(&self.fd, tmp, AtFlags::empty())
-                            .map_err(io_err);
+                    // `tmp` now names what stood at `name`: remove it only if it is a regular
+                    // file; anything else (or what cannot be looked at) goes back.
+                    let old = rustix::fs::statat(&self.fd, tmp, AtFlags::SYMLINK_NOFOLLOW);
+                    if old.is_ok_and(|st| {
+                        FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+                    }) {
+                        return unlink();
                     }
-                    // Put it back; the new file is removed by the caller.
                     rustix::fs::renameat_with(&self.fd, tmp, &self.fd, name, RenameFlags::EXCHANGE)
                         .map_err(io_err)?;
-                    return Err(refuse());
+                    return failed(match old {
+                        Err(e) => io_err(e),
+                        Ok(_) => refuse(),
+                    });
                 }
                 // Nothing there yet: take the name unless something appears meanwhile.
                 Err(Errno::NOENT) => {
@@ -211,7 +221,7 @@ impl OutDir {
                     ) {
                         Ok(()) => return Ok(()),
                         Err(Errno::EXIST) => continue,
-                        Err(e) => return Err(io_err(e)),
+                        Err(e) => return failed(io_err(e)),
                     }
                 }
                 // A file system without the exchange (some network and FUSE ones): look, then
@@ -219,17 +229,20 @@ impl OutDir {
                 Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
                     match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
                         Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
-                            return Err(refuse());
+                            return failed(refuse());
                         }
                         Ok(_) | Err(Errno::NOENT) => {}
-                        Err(e) => return Err(io_err(e)),
+                        Err(e) => return failed(io_err(e)),
                     }
-                    return rustix::fs::renameat(&self.fd, tmp, &self.fd, name).map_err(io_err);
+                    return match rustix::fs::renameat(&self.fd, tmp, &self.fd, name) {
+                        Ok(()) => Ok(()),
+                        Err(e) => failed(io_err(e)),
+                    };
                 }
-                Err(e) => return Err(io_err(e)),
+                Err(e) => return failed(io_err(e)),
             }
         }
-        Err(io::Error::other(
+        failed(io::Error::other(
             "the name kept changing while it was replaced",
         ))
     }
@@ -263,31 +276,42 @@ impl OutDir {
         rustix::fs::fsync(&self.fd).map_err(io_err)
     }
 
-    /// The names in this folder (`.` and `..` left out).
-    pub fn names(&self) -> io::Result<Vec<String>> {
+    /// The names in this folder (`.` and `..` left out), as the kernel gives them.
+    fn entries(&self) -> io::Result<Vec<OsString>> {
+        use std::os::unix::ffi::OsStrExt;
         let mut names = Vec::new();
         for entry in rustix::fs::Dir::read_from(&self.fd).map_err(io_err)? {
             let entry = entry.map_err(io_err)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name != "." && name != ".." {
-                names.push(name);
+            let name = entry.file_name().to_bytes();
+            if name != b"." && name != b".." {
+                names.push(OsStr::from_bytes(name).to_os_string());
             }
         }
         Ok(names)
+    }
+
+    /// The names in this folder (`.` and `..` left out; a name that is not UTF-8 shown lossily).
+    pub fn names(&self) -> io::Result<Vec<String>> {
+        Ok(self
+            .entries()?
+            .iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect())
     }
 
     /// Remove the temporary files [`OutDir::replace`] left for any of `outputs` (a process killed
     /// while writing); returns how many. Only regular files with exactly that shape of name go.
     pub fn remove_stale(&self, outputs: &[&str]) -> io::Result<usize> {
         let mut removed = 0;
-        for entry in self.names()? {
-            if !outputs.iter().any(|o| is_temp_of(&entry, o)) {
+        for entry in self.entries()? {
+            let Some(name) = entry.to_str() else { continue };
+            if !outputs.iter().any(|o| is_temp_of(name, o)) {
                 continue;
             }
-            let st = rustix::fs::statat(&self.fd, entry.as_str(), AtFlags::SYMLINK_NOFOLLOW)
-                .map_err(io_err)?;
+            let st =
+                rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(io_err)?;
             if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile {
-                rustix::fs::unlinkat(&self.fd, entry.as_str(), AtFlags::empty()).map_err(io_err)?;
+                rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(io_err)?;
                 removed += 1;
             }
         }
@@ -296,13 +320,17 @@ impl OutDir {
 
     /// Remove `name` and, for a folder, everything in it; symlinks are removed, never followed.
     pub fn remove_tree(&self, name: &str) -> io::Result<()> {
+        self.remove_tree_os(OsStr::new(name))
+    }
+
+    fn remove_tree_os(&self, name: &OsStr) -> io::Result<()> {
         let st = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(io_err)?;
         if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
             return rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(io_err);
         }
-        let sub = self.sub(name)?;
-        for entry in sub.names()? {
-            sub.remove_tree(&entry)?;
+        let sub = self.sub_os(name)?;
+        for entry in sub.entries()? {
+            sub.remove_tree_os(&entry)?;
         }
         rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR).map_err(io_err)
     }

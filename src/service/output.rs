@@ -23,9 +23,11 @@ pub fn folder(path: &Path) -> &Path {
 
 /// An output's file name (the last component of its path).
 pub fn file_name(path: &Path) -> std::io::Result<String> {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| std::io::Error::other("names no file"))
+    match path.file_name().map(|n| n.to_str()) {
+        Some(Some(n)) => Ok(n.to_string()),
+        Some(None) => Err(std::io::Error::other("a file name that is not UTF-8")),
+        None => Err(std::io::Error::other("names no file")),
+    }
 }
 
 /// Replace `path` with `bytes`, atomically and durably (mode 0644).

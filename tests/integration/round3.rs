@@ -869,10 +869,11 @@ fn a_failed_lookup_is_unknown_not_absent() {
             &straced(&[
                 "-P",
                 "/dev/net/tun",
+                // glibc opens with openat, musl with open.
                 "-e",
-                "trace=openat",
+                "trace=open,openat",
                 "-e",
-                "inject=openat:error=EIO",
+                "inject=open,openat:error=EIO",
             ])
             .arg("--json")
             .output()
