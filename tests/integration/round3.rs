@@ -57,6 +57,37 @@ fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> Option<i32>
     }
 }
 
+/// A copy of a fixture in a folder `nobody` can reach.
+fn tree_for_nobody(dir: &Path) -> PathBuf {
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tree_copy("intel-vtx", dir)
+}
+
+/// `virtprobe --root TREE --json`, parsed.
+fn judged(tree: &Path) -> serde_json::Value {
+    json(
+        &bin()
+            .arg("--root")
+            .arg(tree)
+            .arg("--json")
+            .output()
+            .unwrap(),
+    )
+}
+
+/// `virtprobe --root TREE --json` as `nobody`, parsed.
+fn judged_as_nobody(tree: &Path) -> serde_json::Value {
+    let out = Command::new(bin_path())
+        .arg("--root")
+        .arg(tree)
+        .arg("--json")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    json(&out)
+}
+
 fn needs_root(what: &str) -> bool {
     if !is_root() {
         eprintln!("skipped: {what} needs root");
@@ -550,14 +581,7 @@ fn a_listing_past_its_bound_is_an_error() {
     for i in 0..=virtprobe::host::MAX_ENTRIES {
         std::fs::File::create(module.join(format!("m{i:06}"))).unwrap();
     }
-    let v = json(
-        &bin()
-            .arg("--root")
-            .arg(&tree)
-            .arg("--json")
-            .output()
-            .unwrap(),
-    );
+    let v = judged(&tree);
     let e = errors(&v);
     assert!(e.contains("/sys/module: more than 100000 entries"), "{e}");
 }
@@ -570,23 +594,14 @@ fn permission_denied_is_unknown_not_absent() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let tree = tree_copy("intel-vtx", dir.path());
+    let tree = tree_for_nobody(dir.path());
     write(&tree, "proc/self/status", b"Name:\tbash\nVxID:\t0\n");
     std::fs::set_permissions(
         tree.join("proc/self/status"),
         std::fs::Permissions::from_mode(0o000),
     )
     .unwrap();
-    let out = Command::new(bin_path())
-        .arg("--root")
-        .arg(&tree)
-        .arg("--json")
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap();
-    let v = json(&out);
+    let v = judged_as_nobody(&tree);
     let vs = tech(&v, "linux-vserver");
     assert_eq!(vs["verdict"], "unknown", "{vs:#}");
     assert!(errors(&v).contains("/proc/self/status: permission denied"));
@@ -701,18 +716,9 @@ fn an_unreadable_tree_is_not_a_missing_feature() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let tree = tree_copy("intel-vtx", dir.path());
+    let tree = tree_for_nobody(dir.path());
     std::fs::set_permissions(tree.join("dev"), std::fs::Permissions::from_mode(0o700)).unwrap();
-    let out = Command::new(bin_path())
-        .arg("--root")
-        .arg(&tree)
-        .arg("--json")
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap();
-    let v = json(&out);
+    let v = judged_as_nobody(&tree);
     let tun = tech(&v, "tun");
     assert!(
         !tun["summary"].as_str().unwrap().contains("no TUN/TAP"),
@@ -810,14 +816,7 @@ fn capture_says_what_it_could_not_copy() {
         .unwrap();
     succeeded(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not copied: /proc/cpuinfo"));
-    let v = json(
-        &bin()
-            .arg("--root")
-            .arg(dir.path().join("b"))
-            .arg("--json")
-            .output()
-            .unwrap(),
-    );
+    let v = judged(&dir.path().join("b"));
     assert!(errors(&v).contains("/proc/cpuinfo"), "{}", errors(&v));
 }
 
