@@ -128,24 +128,30 @@ fn container_only(environ: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// Stops a capture at the next file when SIGINT, SIGTERM or SIGHUP arrives; the handlers are
-/// removed when it is dropped.
+/// Stops a capture at the next file when SIGINT, SIGTERM or SIGHUP arrives. When it is dropped,
+/// those signals take their default action again (terminate), rather than being ignored:
+/// signal-hook cannot put a previous handler back, so a program that captures twice has the
+/// second capture stopped by the default action, without its clean-up (the command captures once).
 struct Signals {
     raised: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
     ids: Vec<signal_hook::SigId>,
 }
 
 impl Signals {
     fn catch() -> Result<Signals, CaptureError> {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let err = |e| CaptureError::Io("signal handling".into(), e);
         let raised = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
         let mut ids = Vec::new();
         for sig in [SIGINT, SIGTERM, SIGHUP] {
-            let id = signal_hook::flag::register(sig, Arc::clone(&raised))
-                .map_err(|e| CaptureError::Io("signal handling".into(), e))?;
-            ids.push(id);
+            // Once the capture is over, the default action again (signal-hook does not put the
+            // previous handler back when an action is removed).
+            signal_hook::flag::register_conditional_default(sig, Arc::clone(&done)).map_err(err)?;
+            ids.push(signal_hook::flag::register(sig, Arc::clone(&raised)).map_err(err)?);
         }
-        Ok(Signals { raised, ids })
+        Ok(Signals { raised, done, ids })
     }
 
     fn check(&self) -> Result<(), CaptureError> {
@@ -158,6 +164,7 @@ impl Signals {
 
 impl Drop for Signals {
     fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
         for id in self.ids.drain(..) {
             signal_hook::low_level::unregister(id);
         }
