@@ -3,7 +3,8 @@
 //!
 //! [`probe`] runs them in a fixed order, commented there. A source that cannot read something
 //! keeps the reason in its struct and, when the gap matters, lists it in [`Notes`] (the report's
-//! `errors`); nothing here aborts. The table says which module parameters, paths, tools and kernel
+//! `errors`); every failure of the host layer other than "not found" is listed there too, once;
+//! nothing here aborts. The table says which module parameters, paths, tools and kernel
 //! config options it needs ([`Needs`]); only those are read. Which host files each source reads
 //! is in its module's documentation.
 
@@ -194,7 +195,8 @@ pub struct Probed {
     pub cpuid_missing: &'static str,
     /// Hypervisors, containers and the layers this Linux runs in.
     pub virt: virt::Findings,
-    /// Tools found: name (or `prefix*`) → the path it was found at.
+    /// Tools found: name (or `prefix*`) → the path it was found at; and those a failed lookup
+    /// leaves unknown.
     pub tools: tools::Lookup,
     /// The KVM check.
     pub kvm: kvm::Kvm,
