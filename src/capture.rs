@@ -217,6 +217,15 @@ fn write_capture(table: &Table, top: &OutDir, signals: &Signals) -> Result<Captu
     let native = Native;
     let probed = sources::probe(&fs, &native, &needs);
     let record = fs.take_record();
+    // What could not be read: all of it is recorded; what no source expected fails a capture.
+    let (mut unreadable, mut failed) = (BTreeMap::new(), BTreeMap::new());
+    for (e, handled) in fs.every_failure() {
+        let entry = (e.path().to_string(), e.to_string());
+        if !handled {
+            failed.insert(entry.0.clone(), entry.1.clone());
+        }
+        unreadable.insert(entry.0, entry.1);
+    }
     let path_dirs = native.path_dirs();
     let mut written = 0usize;
     // Files read first, with their bytes.
@@ -261,7 +270,7 @@ fn write_capture(table: &Table, top: &OutDir, signals: &Signals) -> Result<Captu
         user: native.user(),
         tun: native.tun().and_then(Result::ok),
         path: path_dirs,
-        unreadable: record.failed.clone(),
+        unreadable: unreadable.clone(),
         ..Default::default()
     };
     if native.cpuid(0, 0).is_some() {
@@ -276,16 +285,9 @@ fn write_capture(table: &Table, top: &OutDir, signals: &Signals) -> Result<Captu
     top.write_new(live_name, &json, 0o600)
         .map_err(io(&top.path().join(live_name)))?;
     top.sync().map_err(io(top.path()))?;
-    let unexpected: Vec<String> = fs.failures().iter().map(|e| e.path().to_string()).collect();
-    let failed = record
-        .failed
-        .iter()
-        .filter(|(p, _)| unexpected.contains(p))
-        .map(|(p, why)| (p.clone(), why.clone()))
-        .collect();
     Ok(Captured {
         files: written + 1,
-        unreadable: record.failed,
+        unreadable,
         failed,
     })
 }

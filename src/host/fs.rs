@@ -144,7 +144,14 @@ impl HostFs {
             .unwrap_or_default()
     }
 
-    /// The failures other than "not found" met so far, each once, in order.
+    /// Every failure other than "not found" met so far, each once, in order, and whether a source
+    /// handled it ([`HostFs::handled`]); `virtprobe capture` records them all.
+    pub fn every_failure(&self) -> Vec<(ReadError, bool)> {
+        self.failures.borrow().clone()
+    }
+
+    /// The failures other than "not found" met so far that no source handled, each once, in
+    /// order.
     pub fn failures(&self) -> Vec<ReadError> {
         let f = self.failures.borrow();
         f.iter()
@@ -172,12 +179,6 @@ impl HostFs {
             let mut f = self.failures.borrow_mut();
             if !f.iter().any(|(x, _)| x == e) {
                 f.push((e.clone(), false));
-            }
-            if let Some(rec) = &self.record {
-                rec.borrow_mut()
-                    .failed
-                    .entry(e.path().to_string())
-                    .or_insert_with(|| e.to_string());
             }
         }
         r

@@ -61,7 +61,4 @@ pub struct Record {
     pub files: BTreeMap<String, Vec<u8>>,
     /// Paths looked at without being read.
     pub touched: BTreeMap<String, Touch>,
-    /// Paths that could not be read, stat'ed or listed (for a reason other than "not found"),
-    /// with why.
-    pub failed: BTreeMap<String, String>,
 }
