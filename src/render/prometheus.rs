@@ -17,7 +17,7 @@ fn escape(s: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
-            c if c.is_control() || super::is_bidi(c) => {
+            c if super::unprintable(c) => {
                 out.push_str(&format!("\\\\u{{{:x}}}", u32::from(c)));
             }
             c => out.push(c),
