@@ -203,9 +203,10 @@ impl OutDir {
                     }) {
                         return unlink();
                     }
-                    rustix::fs::renameat_with(&self.fd, tmp, &self.fd, name, RenameFlags::EXCHANGE)
-                        .map_err(io_err)?;
-                    return failed(match old {
+                    self.put_back(tmp, name)?;
+                    // `tmp` holds what stood at `name` a moment ago, normally our own file.
+                    let _ = self.remove_if_regular(tmp);
+                    return Err(match old {
                         Err(e) => io_err(e),
                         Ok(_) => refuse(),
                     });
@@ -245,6 +246,29 @@ impl OutDir {
         failed(io::Error::other(
             "the name kept changing while it was replaced",
         ))
+    }
+
+    /// Give `name` back what the exchange moved to `tmp`, leaving `tmp` with what stands at
+    /// `name` now. When `name` was removed meanwhile, `tmp` simply takes the name again; when
+    /// something new appeared there instead, nothing is destroyed and the error says so.
+    fn put_back(&self, tmp: &str, name: &str) -> io::Result<()> {
+        match rustix::fs::renameat_with(&self.fd, tmp, &self.fd, name, RenameFlags::EXCHANGE) {
+            Err(Errno::NOENT) => {
+                rustix::fs::renameat_with(&self.fd, tmp, &self.fd, name, RenameFlags::NOREPLACE)
+                    .map_err(io_err)
+            }
+            done => done.map_err(io_err),
+        }
+    }
+
+    /// Remove `name` if it is a regular file; anything else stays.
+    fn remove_if_regular(&self, name: &str) -> io::Result<bool> {
+        let st = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(io_err)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Ok(false);
+        }
+        rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(io_err)?;
+        Ok(true)
     }
 
     /// Rename `name` in this folder to `to_name` in `to` (a folder is renamed over an empty one).
@@ -308,12 +332,7 @@ impl OutDir {
             if !outputs.iter().any(|o| is_temp_of(name, o)) {
                 continue;
             }
-            let st =
-                rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).map_err(io_err)?;
-            if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile {
-                rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(io_err)?;
-                removed += 1;
-            }
+            removed += usize::from(self.remove_if_regular(name)?);
         }
         Ok(removed)
     }
@@ -347,6 +366,21 @@ mod tests {
         assert!(!is_temp_of(&t, "status"));
         assert!(!is_temp_of(".virtprobe.status.json.x.tmp", "status.json"));
         assert!(!is_temp_of("status.json", "status.json"));
+    }
+
+    #[test]
+    fn puts_back_what_it_moved_even_when_the_name_was_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = OutDir::open(dir.path()).unwrap();
+        std::os::unix::fs::symlink("/dev/null", dir.path().join("t")).unwrap();
+        d.put_back("t", "a").unwrap();
+        assert!(dir.path().join("a").is_symlink());
+        assert!(!dir.path().join("t").exists());
+        std::os::unix::fs::symlink("/dev/null", dir.path().join("t")).unwrap();
+        std::fs::write(dir.path().join("b"), "new").unwrap();
+        d.put_back("t", "b").unwrap();
+        assert!(dir.path().join("b").is_symlink());
+        assert_eq!(std::fs::read(dir.path().join("t")).unwrap(), b"new");
     }
 
     #[test]
