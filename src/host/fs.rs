@@ -17,22 +17,13 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{Dir, FileType, Mode as FileMode, OFlags};
 use rustix::io::Errno;
 
-use super::kinds::{FileKind, Meta, Mode, Record, Touch};
+use super::kinds::{FileKind, Folder, Looked, Meta, Mode, Record, Touch};
 use super::{HostError, ReadError};
 
 /// Largest file the probe reads (8 MiB). A real `/proc/cpuinfo` of a 1024-CPU host is about 1.5 MiB.
 pub const MAX_READ: u64 = 8 * 1024 * 1024;
 /// Entries a directory listing gives at most.
 pub const MAX_ENTRIES: usize = 100_000;
-
-/// A folder of the host opened once ([`HostFs::open_folder`]).
-#[derive(Debug)]
-pub struct Folder {
-    fd: OwnedFd,
-    path: String,
-    /// Device and inode: the folder's identity.
-    pub id: (u64, u64),
-}
 
 /// The host's file system under a root.
 #[derive(Debug)]
@@ -43,6 +34,8 @@ pub struct HostFs {
     /// `openat2` is not available: paths are walked one component at a time.
     walk: bool,
     record: Option<RefCell<Record>>,
+    /// Every path looked at, found or not (for `virtprobe serve`'s watches), when asked.
+    looked: Option<RefCell<Looked>>,
     /// Every failure other than "not found" met so far, in order (what [`HostFs::failures`]
     /// hands to the report's errors, so none is taken for an absence without a word).
     failures: RefCell<Vec<(ReadError, Handled)>>,
@@ -118,6 +111,7 @@ impl HostFs {
             mode,
             walk,
             record: None,
+            looked: None,
             failures: RefCell::default(),
             unreadable: BTreeMap::new(),
         })
@@ -134,6 +128,20 @@ impl HostFs {
     pub fn recording(mut self) -> Self {
         self.record = Some(RefCell::default());
         self
+    }
+
+    /// Keep every path looked at, found or not ([`HostFs::take_looked`]).
+    pub fn noting_paths(mut self) -> Self {
+        self.looked = Some(RefCell::default());
+        self
+    }
+
+    /// The paths looked at so far, when noting them.
+    pub fn take_looked(&self) -> Looked {
+        self.looked
+            .as_ref()
+            .map(|r| std::mem::take(&mut *r.borrow_mut()))
+            .unwrap_or_default()
     }
 
     /// What was recorded, when recording.
@@ -237,7 +245,7 @@ impl HostFs {
 
     fn stat_inner(&self, path: &str, follow: bool) -> Result<Meta, ReadError> {
         let fd = self.open_at(path, OFlags::PATH, follow)?;
-        let meta = fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
+        let meta = super::walk::fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
         if let Some(r) = &self.record {
             r.borrow_mut().touched.entry(path.to_string()).or_insert(
                 if meta.kind == FileKind::Dir {
@@ -250,12 +258,21 @@ impl HostFs {
         Ok(meta)
     }
 
+    /// A path opened without being read (`O_PATH`, symlinks followed inside the root), with its
+    /// metadata: for watching it.
+    pub fn look(&self, path: &str) -> Result<(OwnedFd, Meta), ReadError> {
+        let fd = self.open_at(path, OFlags::PATH, true)?;
+        let meta = super::walk::fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
+        Ok((fd, meta))
+    }
+
     /// A folder opened once, for looking names up in it ([`HostFs::has_entry`]).
     pub fn open_folder(&self, path: &str) -> Result<Folder, ReadError> {
         let opened = self
             .open_at(path, OFlags::PATH | OFlags::DIRECTORY, true)
             .and_then(|fd| {
-                let meta = fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
+                let meta =
+                    super::walk::fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
                 Ok((fd, meta))
             });
         let (fd, meta) = self.failed(opened)?;
@@ -331,6 +348,9 @@ impl HostFs {
     /// [`MAX_ENTRIES`] entries is an error naming it ([`ReadError::TooMany`]): a listing cut short
     /// would make what it left out look absent.
     pub fn read_dir(&self, path: &str) -> Result<Vec<String>, ReadError> {
+        if let Some(l) = &self.looked {
+            l.borrow_mut().listed.insert(path.to_string());
+        }
         let names = self.failed(self.list(path))?;
         if let Some(r) = &self.record {
             r.borrow_mut()
@@ -442,6 +462,9 @@ impl HostFs {
 impl HostFs {
     /// A captured tree's answer for a path it could not read when captured: the same error.
     fn replay(&self, path: &str) -> Result<(), ReadError> {
+        if let Some(l) = &self.looked {
+            l.borrow_mut().paths.insert(path.to_string());
+        }
         match self.unreadable.get(path) {
             None => Ok(()),
             Some(why) if why.ends_with(": permission denied") => {
@@ -468,23 +491,6 @@ fn unreadable_when_captured(fs: &HostFs) -> BTreeMap<String, String> {
         .and_then(|b| serde_json::from_slice::<Listed>(&b).ok())
         .map(|l| l.unreadable)
         .unwrap_or_default()
-}
-
-fn fstat_meta(fd: &OwnedFd) -> Result<Meta, Errno> {
-    let st = rustix::fs::fstat(fd)?;
-    let kind = match FileType::from_raw_mode(st.st_mode) {
-        FileType::RegularFile => FileKind::File,
-        FileType::Directory => FileKind::Dir,
-        FileType::Symlink => FileKind::Symlink,
-        _ => FileKind::Other,
-    };
-    Ok(Meta {
-        kind,
-        mode: st.st_mode & 0o7777,
-        uid: st.st_uid,
-        gid: st.st_gid,
-        id: (st.st_dev, st.st_ino),
-    })
 }
 
 /// A one-line file's text without the white space and NULs around it.

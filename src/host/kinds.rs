@@ -1,7 +1,9 @@
 //! The small types the host layer hands out: what a root stands for, a file's kind and
-//! metadata, and what `virtprobe capture` records. Nothing here reads a file.
+//! metadata, a folder opened once, and what `virtprobe capture` and `serve` record. Nothing here
+//! reads a file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// What the root stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,4 +63,35 @@ pub struct Record {
     pub files: BTreeMap<String, Vec<u8>>,
     /// Paths looked at without being read.
     pub touched: BTreeMap<String, Touch>,
+}
+
+/// Every path a probe looked at, found or not (what `virtprobe serve` watches for a change).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Looked {
+    /// Paths looked up, opened, read or listed, as the probe names them.
+    pub paths: BTreeSet<String>,
+    /// Of those, the folders listed (every name in them matters).
+    pub listed: BTreeSet<String>,
+}
+
+/// A folder of the host opened once (`O_PATH`, [`super::HostFs::open_folder`]).
+#[derive(Debug)]
+pub struct Folder {
+    pub(super) fd: OwnedFd,
+    pub(super) path: String,
+    /// Device and inode: the folder's identity.
+    pub id: (u64, u64),
+}
+
+impl Folder {
+    /// The path the probe names it by.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl AsFd for Folder {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
 }

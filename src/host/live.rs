@@ -13,6 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use super::HostFs;
 
+/// The host paths the live checks open themselves, in this process's own file system (not under
+/// a `--host-root`): the KVM check's and the TUN check's device nodes. `virtprobe serve` watches
+/// them.
+pub const LIVE_PATHS: &[&str] = &[KVM_DEVICE, TUN_DEVICE];
+/// The KVM device the live check opens.
+pub const KVM_DEVICE: &str = "/dev/kvm";
+/// The TUN device the live check opens.
+pub const TUN_DEVICE: &str = "/dev/net/tun";
 /// Name of the file, at the top of a captured tree, that holds the live-only answers.
 pub const LIVE_FILE: &str = "/virtprobe-live.json";
 
@@ -242,7 +250,7 @@ impl Live for Native {
         let opened = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open("/dev/net/tun");
+            .open(TUN_DEVICE);
         Some(match opened {
             Ok(_) => Ok(true),
             Err(e) => {
@@ -354,7 +362,7 @@ fn kvm_check() -> KvmOutcome {
     use rustix::io::Errno;
     let mut out = KvmOutcome::default();
     let absent = |n: i32| n == Errno::NOENT.raw_os_error() || n == Errno::NOTDIR.raw_os_error();
-    if let Ok(st) = rustix::fs::stat("/dev/kvm") {
+    if let Ok(st) = rustix::fs::stat(KVM_DEVICE) {
         out.mode = Some(st.st_mode & 0o777);
         out.gid = Some(st.st_gid);
     }
@@ -407,7 +415,7 @@ fn kvm_check() -> KvmOutcome {
     match std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .open("/dev/kvm")
+        .open(KVM_DEVICE)
     {
         Ok(_) => {
             out.exists = true;

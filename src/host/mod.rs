@@ -10,8 +10,8 @@ mod kinds;
 pub mod live;
 mod walk;
 
-pub use fs::{Folder, HostFs, MAX_ENTRIES, MAX_READ, trimmed};
-pub use kinds::{FileKind, Meta, Mode, Record, Touch};
+pub use fs::{HostFs, MAX_ENTRIES, MAX_READ, trimmed};
+pub use kinds::{FileKind, Folder, Looked, Meta, Mode, Record, Touch};
 
 /// Why a host file could not be read. Each becomes an `unknown` fact with this text as the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -123,3 +123,21 @@ pub(super) fn is_own_root(dir: &OwnedFd) -> bool {
         StatxFlags::from_bits_retain(a.stx_mask & b.stx_mask).contains(StatxFlags::MNT_ID);
     same_file && mnt_known && a.stx_mnt_id == b.stx_mnt_id
 }
+
+/// A descriptor's metadata, as far as the probe needs it.
+pub fn fstat_meta(fd: &OwnedFd) -> Result<super::kinds::Meta, Errno> {
+    let st = rustix::fs::fstat(fd)?;
+    let kind = match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => super::kinds::FileKind::File,
+        FileType::Directory => super::kinds::FileKind::Dir,
+        FileType::Symlink => super::kinds::FileKind::Symlink,
+        _ => super::kinds::FileKind::Other,
+    };
+    Ok(super::kinds::Meta {
+        kind,
+        mode: st.st_mode & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        id: (st.st_dev, st.st_ino),
+    })
+}
