@@ -27,7 +27,7 @@ fn temp_name(name: &str, random: u64) -> String {
 }
 
 /// Whether `entry` is a temporary file [`OutDir::replace`] made for `name`.
-fn is_temp_of(entry: &str, name: &str) -> bool {
+pub fn is_temp_of(entry: &str, name: &str) -> bool {
     entry
         .strip_prefix(".virtprobe.")
         .and_then(|r| r.strip_prefix(name))

@@ -68,6 +68,8 @@ pub enum Document {
     Advise,
     /// `virtprobe list --json`.
     List,
+    /// `virtprobe diff OLD NEW --json`.
+    Diff,
 }
 
 /// When to colour output.
@@ -109,6 +111,9 @@ pub enum Command {
     List(ListArgs),
     /// Copy every file the probe reads, plus the live-only answers, into DIR.
     Capture(CaptureArgs),
+    /// Which verdicts differ between two reports, status files or captured trees, and the facts
+    /// behind each; exit 0 when none differs, 1 when one does, 2 on error.
+    Diff(DiffArgs),
     /// Keep a JSON status, Prometheus metrics and NFD features current.
     Serve(ServeArgs),
     /// Exit 0 when the status file of `serve` is fresh, 1 when it is older than --max-age or
@@ -133,6 +138,7 @@ impl Command {
             Command::Advise(_) => "advise",
             Command::List(_) => "list",
             Command::Capture(_) => "capture",
+            Command::Diff(_) => "diff",
             Command::Serve(_) => "serve",
             Command::Schema(_) => "schema",
             Command::Health(_) => "health",
@@ -196,15 +202,29 @@ pub struct CaptureArgs {
     pub keep_going: bool,
 }
 
+/// Options of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old state: a report (`virtprobe --json`), a status file of `serve`, or a captured
+    /// tree folder.
+    pub old: PathBuf,
+    /// The new state, as OLD.
+    pub new: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Options of `health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {
     /// Status file (JSON).
     #[arg(long, default_value = "/var/lib/virtprobe/status.json")]
     pub status: PathBuf,
-    /// How old the status may be.
-    #[arg(long, default_value = "15min", value_parser = parse_interval)]
-    pub max_age: Duration,
+    /// How old the status may be (default: twice the service's interval, which the status
+    /// file records, plus a minute).
+    #[arg(long, value_parser = parse_interval)]
+    pub max_age: Option<Duration>,
 }
 
 /// Options of `completions`.
@@ -268,8 +288,9 @@ pub enum License {
 /// Options of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Probe interval (e.g. 100ms, 30s, 5min), from 1ms to a year.
-    #[arg(long, default_value = "60s", value_parser = parse_interval)]
+    /// Interval of full probes (e.g. 30s, 5min, 1h), from 1ms to a year; a change to what the
+    /// probe reads is probed at once besides.
+    #[arg(long, default_value = "1h", value_parser = parse_interval)]
     pub interval: Duration,
     /// Status file (JSON).
     #[arg(long, default_value = "/var/lib/virtprobe/status.json")]

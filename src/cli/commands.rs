@@ -1,5 +1,5 @@
 //! One function per command: report, explain, check, advise, list, capture, serve, health,
-//! completions, manpage, schema. Only the commands that judge a host load the table.
+//! completions, manpage, schema (`diff` has its own module). Only the commands that judge a host load the table.
 
 use std::io::Write;
 
@@ -20,7 +20,7 @@ use super::args::{
 use super::{Config, Exit};
 
 /// Write to standard output; a reader that went away is not an error worth a message.
-fn print(bytes: &[u8]) -> Result<()> {
+pub(super) fn print(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
@@ -28,7 +28,7 @@ fn print(bytes: &[u8]) -> Result<()> {
     }
 }
 
-fn json<T: serde::Serialize>(v: &T, pretty: bool) -> Result<Vec<u8>> {
+pub(super) fn json<T: serde::Serialize>(v: &T, pretty: bool) -> Result<Vec<u8>> {
     let mut text = if pretty {
         serde_json::to_vec_pretty(v)?
     } else {
@@ -77,6 +77,7 @@ pub fn run(c: Config) -> Result<Exit> {
         Command::Advise(a) => advise(&c, a),
         Command::List(_) => list(&c),
         Command::Capture(a) => capture(&c, a),
+        Command::Diff(a) => super::diff::diff(&c, a, &table(&c)?),
         Command::Serve(a) => serve(&c, a),
         Command::Health(a) => health(&a.status, a.max_age),
         Command::Completions(a) => completions(a),
@@ -231,6 +232,7 @@ fn schema(a: &SchemaArgs) -> Result<Exit> {
         Document::Explain => schemars::schema_for!(Explanation),
         Document::Advise => schemars::schema_for!(advise::Advice),
         Document::List => schemars::schema_for!(Listing),
+        Document::Diff => schemars::schema_for!(virtprobe::report::documents::Diff),
     };
     print(&json(&schema, true)?)?;
     Ok(Exit::Ok)
@@ -242,7 +244,7 @@ const MAX_STATUS: u64 = 16 << 20;
 /// Whether the status file is there, whole, and younger than `max_age`. The file is opened once
 /// (`O_NOFOLLOW | O_NONBLOCK`: a symlink, a FIFO or a device swapped in is neither followed nor
 /// waited on), must be a regular file, and is read through that descriptor, bounded.
-fn health(path: &std::path::Path, max_age: std::time::Duration) -> Result<Exit> {
+fn health(path: &std::path::Path, max_age: Option<std::time::Duration>) -> Result<Exit> {
     use std::io::Read;
     let stale = |why: String| {
         super::say(&format!("{}: {why}", path.display()));
@@ -284,6 +286,14 @@ fn health(path: &std::path::Path, max_age: std::time::Duration) -> Result<Exit> 
     else {
         return stale("no generated_at".into());
     };
+    // By default the service's own interval decides: with nothing changing, it probes once an
+    // interval.
+    let max_age = max_age.unwrap_or_else(|| {
+        status["service"]["interval_seconds"]
+            .as_f64()
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s * 2.0 + 60.0).ok())
+            .unwrap_or(std::time::Duration::from_secs(15 * 60))
+    });
     let age = std::time::SystemTime::now()
         .duration_since(at)
         .unwrap_or_default();

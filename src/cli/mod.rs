@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod diff;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -117,6 +118,13 @@ impl Config {
             Command::Explain(a) => json |= a.json,
             Command::List(a) => json |= a.json,
             Command::Advise(a) => json |= a.json,
+            Command::Diff(_) if root.is_some() => {
+                return Err(
+                    "`virtprobe diff` compares the two states it is given; --root and --host-root do not apply"
+                        .into(),
+                );
+            }
+            Command::Diff(a) => json |= a.json,
             Command::Capture(_) if root.is_some() => {
                 return Err(
                     "`virtprobe capture` copies this host; --root and --host-root do not apply"

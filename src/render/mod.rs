@@ -39,7 +39,7 @@ pub struct Context {
 }
 
 /// What the service knows of the probe it writes (metrics, NFD expiry).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServiceFigures {
     /// How long the probe took.
     pub duration: Duration,
@@ -51,6 +51,10 @@ pub struct ServiceFigures {
     pub probes: u64,
     /// Verdict changes since the service started.
     pub verdict_changes: u64,
+    /// The interval of full probes.
+    pub interval: Duration,
+    /// When each technology's verdict last changed (its first probe, if it never did since).
+    pub last_change: std::collections::BTreeMap<String, SystemTime>,
 }
 
 impl Context {

@@ -36,7 +36,7 @@ impl Render for Nfd {
             "# Written by virtprobe {} at {}",
             r.virtprobe_version, r.generated_at
         )?;
-        if let Some(e) = ctx.service.map(|s| s.expiry) {
+        if let Some(e) = ctx.service.as_ref().map(|s| s.expiry) {
             writeln!(
                 out,
                 "# +expiry-time={}",

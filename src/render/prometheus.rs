@@ -99,7 +99,7 @@ impl Render for Prometheus {
         let help = "Number of host facts that could not be read.";
         single(out, "virtprobe_probe_errors", "gauge", help, errors)?;
         // The service's own figures; absent from a one-shot `--format prometheus`.
-        let sv = ctx.service;
+        let sv = ctx.service.as_ref();
         let service = [
             (
                 "virtprobe_probe_duration_seconds",
@@ -125,10 +125,27 @@ impl Render for Prometheus {
                 "Unix time of the last completed probe.",
                 sv.map(|s| unix_seconds(s.finished)),
             ),
+            (
+                "virtprobe_probe_interval_seconds",
+                "gauge",
+                "The interval of full probes (changes are probed at once besides).",
+                sv.map(|s| s.interval.as_secs_f64()),
+            ),
         ];
         for (name, kind, help, value) in service {
             if let Some(v) = value {
                 single(out, name, kind, help, v)?;
+            }
+        }
+        if let Some(s) = sv {
+            let name = "virtprobe_technology_last_change_timestamp_seconds";
+            let help = "Unix time the technology's verdict last changed (the service's first probe, if it has not since).";
+            header(out, name, "gauge", help)?;
+            for t in &r.technologies {
+                if let Some(at) = s.last_change.get(&t.id) {
+                    let (id, at) = (escape(&t.id), unix_seconds(*at));
+                    writeln!(out, "{name}{{technology=\"{id}\"}} {at}")?;
+                }
             }
         }
         header(out, "virtprobe_info", "gauge", "Host facts as labels.")?;

@@ -1,5 +1,5 @@
-//! The other JSON documents virtprobe prints beside the report: `explain --json` and
-//! `list --json` (`advise --json` is the advise module's `Advice`; the status file is
+//! The other JSON documents virtprobe prints beside the report: `explain --json`,
+//! `list --json` and `diff --json` (`advise --json` is the advise module's `Advice`; the status file is
 //! [`super::status::Status`]). Each carries `schema_version`, and `virtprobe schema NAME` prints
 //! its JSON Schema.
 
@@ -68,6 +68,25 @@ impl Listing {
                     source_row: t.source_row,
                 })
                 .collect(),
+        }
+    }
+}
+
+/// `virtprobe diff OLD NEW --json`: the technologies whose verdicts differ.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Diff {
+    /// Contract version (1).
+    pub schema_version: u32,
+    /// One per technology whose verdict differs, with the facts behind it.
+    pub changes: Vec<super::changes::Change>,
+}
+
+impl Diff {
+    /// The document for these changes.
+    pub fn new(changes: Vec<super::changes::Change>) -> Self {
+        Diff {
+            schema_version: SCHEMA_VERSION,
+            changes,
         }
     }
 }

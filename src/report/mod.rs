@@ -2,6 +2,7 @@
 //! Its JSON form is the stable contract (`schema_version` 1: fields are added, never renamed);
 //! every type here is part of it, and so are the status file's ([`status`]). Reads no host files.
 
+pub mod changes;
 pub mod documents;
 mod judge;
 pub mod status;
@@ -191,6 +192,9 @@ pub struct Report {
     pub errors: Vec<ProbeError>,
     /// Checks skipped or weakened because the invoking user lacks a privilege.
     pub needs_privilege: Vec<String>,
+    /// Every fact of the probe, by name: what the verdicts were judged on (`virtprobe diff`
+    /// compares them).
+    pub facts: std::collections::BTreeMap<String, changes::FactEntry>,
 }
 
 impl Reason {
@@ -259,6 +263,7 @@ pub fn build(probed: &Probed, facts: &Facts, table: &Table, root: &str) -> Repor
             })
             .collect(),
         needs_privilege: probed.notes.needs_privilege.clone(),
+        facts: changes::facts_json(facts),
     }
 }
 

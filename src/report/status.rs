@@ -32,6 +32,16 @@ pub struct ServiceInfo {
     pub interval_seconds: f64,
 }
 
+/// One verdict change in the status file's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Logged {
+    /// When the probe that saw it finished (RFC 3339, UTC).
+    pub time: String,
+    /// The change and the facts behind it.
+    #[serde(flatten)]
+    pub change: super::changes::Change,
+}
+
 /// The status file: the report plus `service`.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Status {
@@ -40,4 +50,6 @@ pub struct Status {
     pub report: Report,
     /// Service bookkeeping.
     pub service: ServiceInfo,
+    /// The last verdict changes this service saw (at most 100), most recent last.
+    pub changes: Vec<Logged>,
 }

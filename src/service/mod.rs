@@ -1,31 +1,39 @@
 //! `virtprobe serve`: keep a JSON status, Prometheus metrics and NFD features current.
 //!
-//! Probes at start and then every interval; between probes it looks once a second whether
-//! `/dev/kvm` appeared or vanished or the module set changed (`/sys/module`), and probes at once if
-//! so. Every output is replaced atomically ([`output`]); a write that fails (folder missing,
-//! read-only, full) is logged with its path and retried at the next probe, and the last good file
-//! stays. An exclusive lock in a runtime folder only its user can open keeps a second instance
-//! from writing the same files; temporary files a killed run left are removed at start. systemd:
-//! READY=1 after the first probe, STATUS= with a summary, WATCHDOG=1 when WatchdogSec is set;
-//! SIGTERM and SIGINT stop it, SIGHUP reloads the data file. What the service keeps between
-//! probes lives in [`Service`], which the loop owns. Host files read: those of the probe, plus
-//! `/dev/kvm` and `/sys/module` for the change check.
+//! Probes at start, then whenever something the probe reads changes ([`watch`]: inotify on the
+//! folders it looked in, kernel uevents for modules and devices, `POLLPRI` on the mount table),
+//! and every interval as a safety net. A burst of events gives one probe: the service waits for
+//! [`QUIET`] without a new event (at most [`SETTLE`]) first. Each verdict change goes into the
+//! status's history with the facts behind it ([`history`]). Every output is replaced atomically
+//! ([`output`]); a write that fails (folder missing, read-only, full) is logged with its path and
+//! retried at the next probe, and the last good file stays. An exclusive lock in a runtime folder
+//! only its user can open keeps a second instance from writing the same files; temporary files a
+//! killed run left are removed at start. systemd: READY=1 after the first probe, STATUS= with a
+//! summary, WATCHDOG=1 when WatchdogSec is set; SIGTERM and SIGINT stop it, SIGHUP (or a change
+//! of the data file) reloads the data file. What the service keeps between probes lives in
+//! [`Service`], which the loop owns. Host files read: those of the probe.
 
+pub mod history;
 pub mod output;
+pub mod uevent;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::host::{HostError, HostFs, Mode, live};
 use crate::render;
-use crate::report::status::{Change, ServiceInfo, Status};
+use crate::report::status::{ServiceInfo, Status};
 use crate::report::{self, Report, Verdict};
 use crate::rules::{DataError, Table};
+use history::History;
 use output::{Lock, LockError};
+use watch::{Wake, Watcher};
 
-/// How often, between probes, `/dev/kvm` and the module set are looked at for a change.
-const CHANGE_CHECK: Duration = Duration::from_secs(1);
+/// How long a burst of events must stay quiet before the probe runs.
+pub const QUIET: Duration = Duration::from_millis(100);
+/// The longest a burst delays the probe.
+pub const SETTLE: Duration = Duration::from_millis(500);
 
 /// The shortest and longest probe intervals.
 pub const INTERVALS: (Duration, Duration) = (
@@ -87,22 +95,19 @@ enum Cycle {
     OutputsFailed(usize),
 }
 
-/// What wakes the service between probes.
-enum Event {
+/// What the wait between probes ends with.
+enum Next {
     Stop,
-    Reload,
+    Probe,
 }
 
 /// Everything the service keeps from one probe to the next.
 pub struct Service {
     opts: Options,
     table: Table,
-    /// The verdicts of the last probe.
-    last: Option<Vec<(String, Verdict)>>,
-    changed_at: String,
-    changes: Vec<Change>,
+    history: History,
     probes: u64,
-    verdict_changes: u64,
+    watcher: Watcher,
     /// The line systemd shows as STATUS=.
     summary: String,
     ready_sent: bool,
@@ -121,16 +126,25 @@ fn open_host(root: &Option<(PathBuf, Mode)>) -> Result<HostFs, HostError> {
 impl Service {
     /// Check the root and take the lock.
     pub fn new(opts: Options, table: Table) -> Result<Service, ServiceError> {
-        open_host(&opts.root)?;
+        let live = open_host(&opts.root)?.has_live_sources();
         let lock = Lock::take(&opts.runtime, &opts.status)?;
+        let outputs: Vec<&Path> = [
+            Some(&opts.status),
+            opts.prometheus.as_ref(),
+            opts.nfd.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+        let watcher =
+            Watcher::new(live, opts.data.as_deref(), &outputs).map_err(ServiceError::Signals)?;
         Ok(Service {
             opts,
             table,
-            last: None,
-            changed_at: String::new(),
-            changes: Vec::new(),
+            history: History::default(),
             probes: 0,
-            verdict_changes: 0,
+            watcher,
             summary: String::new(),
             ready_sent: false,
             _lock: lock,
@@ -147,7 +161,6 @@ impl Service {
 
     /// Run until SIGTERM/SIGINT, or `cycles` probes.
     pub fn run(mut self) -> Result<(), ServiceError> {
-        let events = signal_events().map_err(ServiceError::Signals)?;
         let watchdog = sd_notify::watchdog_enabled();
         tracing::info!(interval = ?self.opts.interval, status = %self.opts.status.display(), "virtprobe serve starting");
         if let Some(p) = &self.opts.prometheus
@@ -166,23 +179,24 @@ impl Service {
         }
         loop {
             let cycle = self.cycle();
-            if self.opts.cycles > 0 && self.probes >= self.opts.cycles {
+            if self.done() {
                 return match cycle {
                     Cycle::Done => Ok(()),
                     Cycle::ProbeFailed(e) => Err(ServiceError::Probe(e)),
                     Cycle::OutputsFailed(n) => Err(ServiceError::Outputs(n)),
                 };
             }
-            match self.wait(&events, watchdog) {
-                Some(Event::Stop) => {
-                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-                    tracing::info!("stopping");
-                    return Ok(());
-                }
-                Some(Event::Reload) => self.reload(),
-                None => {}
+            if let Next::Stop = self.wait(watchdog) {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+                tracing::info!("stopping");
+                return Ok(());
             }
         }
+    }
+
+    /// Whether `--cycles N` probes have run.
+    fn done(&self) -> bool {
+        self.opts.cycles > 0 && self.probes >= self.opts.cycles
     }
 
     /// Load the data file again; a bad one keeps the table in use.
@@ -200,11 +214,27 @@ impl Service {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
     }
 
+    /// Probe, and watch what the probe looked at.
+    fn probe(&mut self) -> Result<Report, HostError> {
+        let fs = open_host(&self.opts.root)?.noting_paths();
+        let report = report::run(&fs, live::sources_for(&fs).as_ref(), &self.table);
+        let added = self.watcher.arm(&fs, &fs.take_looked());
+        if added == 0 {
+            return Ok(report);
+        }
+        // A folder watched only now may have changed after the probe read it: read again.
+        tracing::debug!(added, "new folders watched: probing again");
+        let fs = open_host(&self.opts.root)?.noting_paths();
+        let report = report::run(&fs, live::sources_for(&fs).as_ref(), &self.table);
+        self.watcher.arm(&fs, &fs.take_looked());
+        Ok(report)
+    }
+
     /// One probe and its outputs.
     fn cycle(&mut self) -> Cycle {
         let started = Instant::now();
-        let report = match open_host(&self.opts.root) {
-            Ok(fs) => report::run(&fs, live::sources_for(&fs).as_ref(), &self.table),
+        let report = match self.probe() {
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "cannot probe; keeping the last outputs, retrying next probe");
                 self.probes += 1;
@@ -213,16 +243,21 @@ impl Service {
         };
         let took = started.elapsed();
         self.probes += 1;
-        self.note_changes(&report);
+        let changed = self.history.note(&report, &self.table, SystemTime::now());
+        for c in changed {
+            tracing::info!(technology = %c.id, from = %c.from, to = %c.to, "verdict changed");
+        }
+        self.summary = summary(&report);
         let status = Status {
             service: ServiceInfo {
-                verdicts_changed_at: self.changed_at.clone(),
-                changes: self.changes.clone(),
+                verdicts_changed_at: self.history.changed_at.clone(),
+                changes: self.history.latest.clone(),
                 probes: self.probes,
-                verdict_changes: self.verdict_changes,
+                verdict_changes: self.history.verdict_changes,
                 probe_duration_seconds: took.as_secs_f64(),
                 interval_seconds: self.opts.interval.as_secs_f64(),
             },
+            changes: self.history.entries.iter().cloned().collect(),
             report,
         };
         let failed = self.write_outputs(&status, took);
@@ -238,39 +273,6 @@ impl Service {
         }
     }
 
-    /// Compare this probe's verdicts with the last one's.
-    fn note_changes(&mut self, report: &Report) {
-        let now: Vec<(String, Verdict)> = report
-            .technologies
-            .iter()
-            .map(|t| (t.id.clone(), t.verdict))
-            .collect();
-        if self.last.as_ref() == Some(&now) {
-            return;
-        }
-        self.changes = match &self.last {
-            Some(prev) => now
-                .iter()
-                .filter_map(|(id, v)| {
-                    let before = prev.iter().find(|(p, _)| p == id).map(|(_, pv)| *pv);
-                    (before != Some(*v)).then(|| Change {
-                        id: id.clone(),
-                        from: before.unwrap_or(Verdict::Unknown),
-                        to: *v,
-                    })
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        if self.last.is_some() {
-            self.verdict_changes += self.changes.len() as u64;
-            tracing::info!(changes = self.changes.len(), "verdicts changed");
-        }
-        self.changed_at = report.generated_at.clone();
-        self.summary = summary(report);
-        self.last = Some(now);
-    }
-
     /// Write the status, metrics and features; returns how many failed.
     fn write_outputs(&self, status: &Status, took: Duration) -> usize {
         let now = SystemTime::now();
@@ -280,7 +282,9 @@ impl Service {
                 finished: now,
                 expiry: now + nfd_lifetime(self.opts.interval),
                 probes: self.probes,
-                verdict_changes: self.verdict_changes,
+                verdict_changes: self.history.verdict_changes,
+                interval: self.opts.interval,
+                last_change: self.history.last_change.clone(),
             }),
             ..Default::default()
         };
@@ -310,13 +314,15 @@ impl Service {
         failed
     }
 
-    /// Sleep until the next probe: ping the watchdog, watch for changes, stop on a signal.
-    fn wait(&self, events: &mpsc::Receiver<Event>, watchdog: Option<Duration>) -> Option<Event> {
+    /// Wait for the next probe: a change (once a burst of events has settled), a reload, or the
+    /// interval; ping the watchdog meanwhile.
+    fn wait(&mut self, watchdog: Option<Duration>) -> Next {
         let deadline = Instant::now() + self.opts.interval;
-        let watch = self.opts.interval > CHANGE_CHECK;
-        let signature = watch.then(|| change_signature(&self.opts.root));
-        let mut next_check = Instant::now() + CHANGE_CHECK;
         let mut next_ping = Instant::now();
+        // The first event of a burst and the last one so far, with what they said.
+        let mut burst: Option<(Instant, Instant)> = None;
+        let mut reasons: Vec<String> = Vec::new();
+        let mut reload = false;
         loop {
             let now = Instant::now();
             if let Some(wd) = watchdog
@@ -325,27 +331,41 @@ impl Service {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
                 next_ping = now + wd / 3;
             }
-            if now >= deadline {
-                return None;
-            }
-            if watch && now >= next_check {
-                next_check = now + CHANGE_CHECK;
-                if Some(change_signature(&self.opts.root)) != signature {
-                    tracing::info!("/dev/kvm or the module set changed: probing now");
-                    return None;
+            let settled = burst.map(|(first, last)| (last + QUIET).min(first + SETTLE));
+            if settled.is_some_and(|t| now >= t) {
+                reasons.dedup();
+                tracing::info!(changes = %reasons.join("; "), "probing: something the probe reads changed");
+                if reload {
+                    self.reload();
                 }
+                return Next::Probe;
+            }
+            if now >= deadline {
+                tracing::debug!("probing: interval");
+                return Next::Probe;
             }
             let mut until = deadline;
-            if watch {
-                until = until.min(next_check);
+            if let Some(t) = settled {
+                until = until.min(t);
             }
             if watchdog.is_some() {
                 until = until.min(next_ping);
             }
-            match events.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(e) => return Some(e),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => return Some(Event::Stop),
+            for wake in self
+                .watcher
+                .wait(Some(until.saturating_duration_since(now)))
+            {
+                let why = match wake {
+                    Wake::Stop => return Next::Stop,
+                    Wake::Reload(why) => {
+                        reload = true;
+                        why
+                    }
+                    Wake::Changed(why) => why,
+                };
+                let now = Instant::now();
+                burst = Some(burst.map_or((now, now), |(first, _)| (first, now)));
+                reasons.push(why);
             }
         }
     }
@@ -354,38 +374,6 @@ impl Service {
 /// How long NFD keeps the labels without a rewrite: three intervals, at least a minute.
 pub fn nfd_lifetime(interval: Duration) -> Duration {
     interval.saturating_mul(3).max(Duration::from_secs(60))
-}
-
-/// The signals the service acts on, delivered as events by a thread of signal-hook's.
-fn signal_events() -> std::io::Result<mpsc::Receiver<Event>> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for sig in signals.forever() {
-                let event = if sig == SIGHUP {
-                    Event::Reload
-                } else {
-                    Event::Stop
-                };
-                if tx.send(event).is_err() {
-                    break;
-                }
-            }
-        })?;
-    Ok(rx)
-}
-
-/// Whether `/dev/kvm` exists and how many modules `/sys/module` lists, under the judged root (a
-/// failure is part of the signature: a change of it probes again, and the probe reports it).
-fn change_signature(root: &Option<(PathBuf, Mode)>) -> Option<(Option<bool>, Option<usize>)> {
-    let fs = open_host(root).ok()?;
-    Some((
-        fs.exists("/dev/kvm").ok(),
-        fs.read_dir("/sys/module").ok().map(|n| n.len()),
-    ))
 }
 
 fn summary(r: &Report) -> String {

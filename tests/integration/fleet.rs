@@ -141,6 +141,8 @@ fn emitted_metrics() -> BTreeSet<String> {
             expiry: now,
             probes: 1,
             verdict_changes: 0,
+            interval: std::time::Duration::from_secs(3600),
+            last_change: r.technologies.iter().map(|t| (t.id.clone(), now)).collect(),
         }),
         ..Default::default()
     };
@@ -207,30 +209,36 @@ fn dashboard_and_rules_ask_only_for_metrics_virtprobe_writes() {
     assert!(seen > 10);
 }
 
-/// The one-shot unit's NFD labels outlive the wait for the timer's next run.
+/// The shipped service's NFD labels outlive the wait for its next full probe, in the unit and in
+/// the DaemonSet (the interval is `--interval`, else serve's default).
 #[test]
-fn one_shot_labels_outlive_the_timer_period() {
-    let once = std::fs::read_to_string(repo("systemd/virtprobe-once.service")).unwrap();
-    let timer = std::fs::read_to_string(repo("systemd/virtprobe.timer")).unwrap();
-    let value = |text: &str, key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .map(|v| humantime::parse_duration(v.trim()).unwrap())
-            .unwrap_or_default()
-    };
-    let exec = once.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
-    let interval = exec
-        .split_whitespace()
-        .skip_while(|w| *w != "--interval")
-        .nth(1)
-        .map(|v| humantime::parse_duration(v).unwrap())
-        .expect("the one-shot unit passes --interval");
-    let next_run = value(&timer, "OnUnitActiveSec=") + value(&timer, "RandomizedDelaySec=");
-    assert!(
-        virtprobe::service::nfd_lifetime(interval) > next_run,
-        "labels expire after {:?}, the next run comes up to {next_run:?} later",
-        virtprobe::service::nfd_lifetime(interval)
-    );
+fn labels_outlive_the_interval() {
+    let unit = std::fs::read_to_string(repo("systemd/virtprobe.service")).unwrap();
+    let daemonset = std::fs::read_to_string(repo("deploy/daemonset.yaml")).unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    let words: Vec<String> = exec.split_whitespace().map(str::to_string).collect();
+    let args: Vec<String> = daemonset
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- --"))
+        .map(|a| format!("--{a}"))
+        .collect();
+    for (what, words) in [("the unit", words), ("the DaemonSet", args)] {
+        let given = words
+            .iter()
+            .find_map(|w| w.strip_prefix("--interval=").map(str::to_string))
+            .or_else(|| {
+                words
+                    .iter()
+                    .skip_while(|w| *w != "--interval")
+                    .nth(1)
+                    .cloned()
+            });
+        let interval = humantime::parse_duration(given.as_deref().unwrap_or("1h")).unwrap();
+        assert!(
+            virtprobe::service::nfd_lifetime(interval) > interval,
+            "{what}: labels expire before the next full probe"
+        );
+    }
 }
 
 #[test]
@@ -278,10 +286,31 @@ fn health_follows_the_status_file() {
     assert_eq!(health("1h"), Some(0));
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(health("1ms"), Some(1), "a stale status");
+    // Without --max-age, the service's own interval decides: twice it, plus a minute.
+    let default = || {
+        bin()
+            .args(["health", "--status"])
+            .arg(&status)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(default(), Some(0));
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&status).unwrap()).unwrap();
+    let at = std::time::SystemTime::now() - std::time::Duration::from_secs(200);
+    v["generated_at"] = humantime::format_rfc3339_seconds(at).to_string().into();
+    v["service"]["interval_seconds"] = 60.0.into();
+    std::fs::write(&status, v.to_string()).unwrap();
+    assert_eq!(default(), Some(1), "200 s old, interval 60 s");
+    v["service"]["interval_seconds"] = 3600.0.into();
+    std::fs::write(&status, v.to_string()).unwrap();
+    assert_eq!(default(), Some(0), "200 s old, interval an hour");
 }
 
-/// The Debian package (CI builds it with `cargo deb`) holds the binary, the units, the timer, the
-/// sysusers file, the man page and the completions.
+/// The Debian package (CI builds it with `cargo deb`) holds the binary, the service, the
+/// sysusers file, the man page and the completions, and no longer the retired timer.
 #[test]
 fn debian_package_holds_everything() {
     let Some(deb) = crate::systemd::debian_package() else {
@@ -298,8 +327,6 @@ fn debian_package_holds_everything() {
     for path in [
         "./usr/bin/virtprobe",
         "./usr/lib/systemd/system/virtprobe.service",
-        "./usr/lib/systemd/system/virtprobe-once.service",
-        "./usr/lib/systemd/system/virtprobe.timer",
         "./usr/lib/sysusers.d/virtprobe.conf",
         "./usr/share/man/man1/virtprobe.1",
         "./usr/share/bash-completion/completions/virtprobe",
@@ -312,4 +339,5 @@ fn debian_package_holds_everything() {
             deb.display()
         );
     }
+    assert!(!list.contains("virtprobe.timer") && !list.contains("virtprobe-once"));
 }

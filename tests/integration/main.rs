@@ -21,3 +21,4 @@ mod schema;
 mod serve;
 mod systemd;
 mod util;
+mod watch;

@@ -351,3 +351,24 @@ mod arch_words {
         assert_eq!(canonical_arch("riscv64"), "riscv64");
     }
 }
+
+mod uevent {
+    use proptest::prelude::*;
+    use virtprobe::service::uevent::matters;
+
+    proptest! {
+        /// Any datagram: no panic; what it names comes from the message itself.
+        #[test]
+        fn never_panics(msg in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = matters(&msg);
+        }
+
+        /// A module's add or remove is always said, with the module's name.
+        #[test]
+        fn modules_are_said(name in "[a-z_][a-z0-9_]{0,30}", add in any::<bool>(), seq in 0u64..1_000_000) {
+            let action = if add { "add" } else { "remove" };
+            let msg = format!("{action}@/module/{name}\0ACTION={action}\0DEVPATH=/module/{name}\0SUBSYSTEM=module\0SEQNUM={seq}\0");
+            prop_assert_eq!(matters(msg.as_bytes()), Some(format!("module {name}: {action}")));
+        }
+    }
+}

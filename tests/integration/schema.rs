@@ -123,3 +123,24 @@ fn every_json_document_has_its_schema() {
         assert_eq!(printed, shipped, "{name}");
     }
 }
+
+/// `virtprobe diff --json` validates against its schema, which is current and printed by
+/// `virtprobe schema diff`.
+#[test]
+fn diff_schema_is_current_and_matches_output() {
+    let printed: serde_json::Value =
+        serde_json::from_slice(&bin().args(["schema", "diff"]).output().unwrap().stdout).unwrap();
+    let schema = check_current("diff.schema.json", printed);
+    let out = bin()
+        .arg("diff")
+        .arg(fixture("intel-vtx"))
+        .arg(fixture("x86-no-vt"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    assert!(!v["changes"].as_array().unwrap().is_empty());
+    validate(&schema, &v);
+}
