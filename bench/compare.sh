@@ -7,13 +7,18 @@
 #   2. the table: examples/table_timing.rs (the embedded table's load, and judging a table 8 times
 #      larger against the embedded one);
 #   3. service: `virtprobe serve` at a short interval for SECONDS: CPU time per probe (from
-#      /proc/PID/schedstat, every thread) and resident memory at the start and the end.
-#   bench/compare.sh [RUNS] [BATCHES] [SECONDS]     (needs hyperfine and python3; absent peers skip)
+#      /proc/PID/schedstat, every thread) and resident memory at the start and the end;
+#   4. idle and freshness: `virtprobe serve` at the shipped settings (interval an hour) with
+#      nothing changing for IDLE seconds: its CPU time (schedstat), and the day's cost with one
+#      full probe an hour; then 20 times a tool appearing in (or vanishing from) a folder of its
+#      PATH: how long until the status shows it.
+#   bench/compare.sh [RUNS] [BATCHES] [SECONDS] [IDLE]   (needs hyperfine and python3; absent peers skip)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-300}
 batches=${2:-10}
 seconds=${3:-120}
+idle=${4:-60}
 per=$(( (runs + batches - 1) / batches ))
 cargo build --release --quiet
 bin=$PWD/target/release/virtprobe
@@ -44,6 +49,50 @@ probes() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["serv
 rss0=$(rss); cpu0=$(cpu_ns); p0=$(probes)
 sleep "$seconds"
 rss1=$(rss); cpu1=$(cpu_ns); p1=$(probes)
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+
+echo "idle: virtprobe serve (interval 1h) with nothing changing for ${idle}s"
+mkdir "$out/path"
+PATH="$out/path" "$bin" serve --status "$out/idle.json" 2>/dev/null &
+pid=$!
+sleep 2
+icpu0=$(cpu_ns)
+sleep "$idle"
+icpu1=$(cpu_ns)
+python3 - "$out" "$pid" "$idle" "$icpu0" "$icpu1" "$(( (cpu1 - cpu0) / (p1 - p0 > 0 ? p1 - p0 : 1) ))" <<'PY'
+import json, os, statistics, sys, time
+out, pid, idle, c0, c1, probe_ns = sys.argv[1], sys.argv[2], int(sys.argv[3]), *map(int, sys.argv[4:])
+idle_ns = c1 - c0
+day = idle_ns * 86400 / idle + 24 * probe_ns
+print(f"  idle: {idle_ns / 1e6:.2f} ms CPU in {idle} s; a day at the shipped settings: "
+      f"{day / 1e9:.3f} CPU-s (idle {idle_ns * 86400 / idle / 1e9:.3f} + 24 full probes) (target < 1)")
+def status():
+    try:
+        return json.load(open(f"{out}/idle.json"))
+    except (OSError, ValueError):
+        return None
+tool = f"{out}/path/cloud-hypervisor"
+waits = []
+for i in range(20):
+    want = not os.path.exists(tool)
+    t0 = time.monotonic()
+    if want:
+        open(tool, "w").close()
+        os.chmod(tool, 0o755)
+    else:
+        os.remove(tool)
+    while True:
+        s = status()
+        if s and ("cloud-hypervisor" in s["facts"]["tool"]["value"]) == want:
+            break
+        if time.monotonic() - t0 > 10:
+            sys.exit("  freshness: no change seen in 10 s")
+        time.sleep(0.002)
+    waits.append(time.monotonic() - t0)
+    time.sleep(0.3)
+print(f"  freshness: a tool appearing or vanishing shows in the status after "
+      f"{statistics.median(waits) * 1000:.0f} ms (median of 20, max {max(waits) * 1000:.0f} ms; NFD re-reads every 60 s)")
+PY
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
 python3 - "$out" "$batches" "$rss0" "$rss1" "$cpu0" "$cpu1" "$p0" "$p1" "${names[@]}" <<'PY'
