@@ -37,10 +37,23 @@ pub fn diff(c: &Config, a: &DiffArgs, table: &Table) -> Result<Exit> {
     })
 }
 
-/// One side: a folder is a captured tree, probed; a file is a document virtprobe wrote.
+/// One side: a folder is a captured tree, probed; a file is a document virtprobe wrote, read
+/// through the descriptor that was opened (`O_NONBLOCK`: a FIFO or a device is refused, never
+/// waited on), bounded.
 fn side(path: &Path, table: &Table) -> Result<Side> {
     let shown = path.display();
-    let md = std::fs::metadata(path).with_context(|| format!("{shown}"))?;
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::RDONLY
+            | rustix::fs::OFlags::NONBLOCK
+            | rustix::fs::OFlags::NOCTTY
+            | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(std::io::Error::from)
+    .with_context(|| format!("{shown}"))?;
+    let file = std::fs::File::from(fd);
+    let md = file.metadata().with_context(|| format!("{shown}"))?;
     if md.is_dir() {
         let fs = HostFs::with_root(path, Mode::Tree)?;
         let report = virtprobe::report::run(&fs, live::sources_for(&fs).as_ref(), table);
@@ -50,8 +63,8 @@ fn side(path: &Path, table: &Table) -> Result<Side> {
         bail!("{shown}: neither a JSON document nor a captured tree folder");
     }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_DOCUMENT + 1).read_to_end(&mut bytes))
+    file.take(MAX_DOCUMENT + 1)
+        .read_to_end(&mut bytes)
         .with_context(|| format!("{shown}"))?;
     if bytes.len() as u64 > MAX_DOCUMENT {
         bail!("{shown}: larger than {MAX_DOCUMENT} bytes, not read");

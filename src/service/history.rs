@@ -33,12 +33,16 @@ pub struct History {
 impl History {
     /// Compare a new report with the last one; returns the changes it brought.
     pub fn note(&mut self, report: &Report, table: &Table, now: SystemTime) -> &[Change] {
-        let side = Side::of(report);
+        self.note_side(Side::of(report), &report.generated_at, table, now)
+    }
+
+    /// The same, for a report's verdicts and facts and its time.
+    fn note_side(&mut self, side: Side, time: &str, table: &Table, now: SystemTime) -> &[Change] {
         let Some(last) = &self.last else {
-            for t in &report.technologies {
+            for t in &side.technologies {
                 self.last_change.insert(t.id.clone(), now);
             }
-            self.changed_at = report.generated_at.clone();
+            self.changed_at = time.to_string();
             self.last = Some(side);
             return &self.latest;
         };
@@ -61,7 +65,7 @@ impl History {
                 self.last_change.remove(&c.technology);
             }
             self.entries.push_back(Logged {
-                time: report.generated_at.clone(),
+                time: time.to_string(),
                 change: c,
             });
             if self.entries.len() > KEPT {
@@ -69,8 +73,55 @@ impl History {
             }
         }
         self.verdict_changes += self.latest.len() as u64;
-        self.changed_at = report.generated_at.clone();
+        self.changed_at = time.to_string();
         self.last = Some(side);
         &self.latest
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::changes::SideVerdict;
+
+    fn side(v: Verdict) -> Side {
+        Side {
+            schema_version: 1,
+            technologies: vec![SideVerdict {
+                id: "kvm".into(),
+                verdict: v,
+            }],
+            facts: Default::default(),
+        }
+    }
+
+    #[test]
+    fn keeps_the_last_changes_most_recent_last() {
+        let table = Table::embedded().unwrap();
+        let mut h = History::default();
+        let t0 = SystemTime::UNIX_EPOCH;
+        assert!(
+            h.note_side(side(Verdict::Ready), "t0", &table, t0)
+                .is_empty()
+        );
+        assert_eq!(h.last_change["kvm"], t0);
+        assert!(
+            h.note_side(side(Verdict::Ready), "t1", &table, t0)
+                .is_empty()
+        );
+        for i in 0..(KEPT + 5) {
+            let v = [Verdict::Available, Verdict::Ready][i % 2];
+            let at = t0 + std::time::Duration::from_secs(i as u64 + 1);
+            assert_eq!(h.note_side(side(v), &format!("t{i}"), &table, at).len(), 1);
+        }
+        assert_eq!(h.entries.len(), KEPT);
+        assert_eq!(h.entries.back().unwrap().time, format!("t{}", KEPT + 4));
+        assert_eq!(h.entries.front().unwrap().time, "t5");
+        assert_eq!(h.verdict_changes, KEPT as u64 + 5);
+        assert_eq!(h.changed_at, format!("t{}", KEPT + 4));
+        assert_eq!(
+            h.last_change["kvm"],
+            t0 + std::time::Duration::from_secs(KEPT as u64 + 5)
+        );
     }
 }

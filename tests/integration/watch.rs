@@ -322,10 +322,19 @@ fn diff_names_the_technologies_and_facts() {
         );
         assert!(out.stdout.is_empty());
     }
-    // Errors: exit 2 and one line.
+    // Errors: exit 2 and one line (a FIFO is refused, not waited on).
+    let fifo = dir.path().join("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     for (a, b) in [
         (doc.clone(), dir.path().join("missing")),
         (doc.clone(), Path::new("/etc/hostname").to_path_buf()),
+        (fifo.clone(), doc.clone()),
     ] {
         let out = bin().arg("diff").arg(&a).arg(&b).output().unwrap();
         assert_eq!(out.status.code(), Some(2));
