@@ -14,7 +14,9 @@
 //! [`Service`], which the loop owns. Host files read: those of the probe.
 
 pub mod history;
+pub mod mounts;
 pub mod output;
+mod paths;
 pub mod uevent;
 pub mod watch;
 

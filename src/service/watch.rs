@@ -11,25 +11,27 @@
 //!    of a running host give no such events; the two sources below stand in for them.
 //! 2. Kernel uevents (netlink) for modules loaded and removed and misc devices (`kvm`, `tun`,
 //!    `vhost-*`) added or removed: the running host only.
-//! 3. `POLLPRI` on `/proc/self/mountinfo`: a mount or unmount in this mount namespace (a bind
-//!    mount over `/dev/kvm`, cgroup file systems): the running host only.
+//! 3. `POLLPRI` on `/proc/self/mountinfo`: a mount or unmount in this mount namespace over a path
+//!    the probe looked at or a folder above one (a bind mount over `/dev/kvm`, cgroup file
+//!    systems; [`super::mounts`]): the running host only.
 //! 4. SIGTERM, SIGINT (stop) and SIGHUP (reload the data file), through signal-hook's pipes.
 //!
 //! In `--root` mode only the tree's folders are watched (a captured tree has no kernel of its
 //! own). What cannot be set up is logged once, and the interval's full probe covers it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ffi::OsString;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
+use rustix::fs::inotify::{self, CreateFlags, ReadFlags};
 use rustix::io::Errno;
 
+use super::mounts::{self, MountTable};
+use super::paths::{Watch, merge, watch_flags, watch_paths};
 use crate::host::{HostFs, Looked};
 
 /// What woke the service.
@@ -43,21 +45,15 @@ pub enum Wake {
     Changed(String),
 }
 
-/// One inotify watch: the folder as the probe names it, and the names in it that matter (`None`:
-/// every name).
-#[derive(Debug)]
-struct Watch {
-    folder: String,
-    names: Option<BTreeSet<String>>,
-    data: bool,
-}
-
 /// The events the service waits on; see the module docs.
 pub struct Watcher {
     inotify: Option<OwnedFd>,
     watches: HashMap<i32, Watch>,
     uevents: Option<OwnedFd>,
-    mounts: Option<std::fs::File>,
+    mounts: Option<MountTable>,
+    /// The paths the last probe looked at, as this process sees them (under `--host-root`, with
+    /// that folder in front): a mount over one of them matters.
+    looked: BTreeSet<String>,
     stop: UnixStream,
     reload: UnixStream,
     signals: Vec<signal_hook::SigId>,
@@ -67,24 +63,6 @@ pub struct Watcher {
     outputs: Vec<String>,
     /// Folders that could not be watched, said once each.
     warned: BTreeSet<String>,
-}
-
-/// Each inotify event the watches ask for: a name made, removed, renamed, written or changed in
-/// mode, owner or ACL (`IN_ATTRIB`), and the folder itself going away. Closing a file opened for
-/// writing (`IN_CLOSE_WRITE`) is left out: the KVM and TUN checks do that to device nodes.
-fn watch_flags() -> WatchFlags {
-    node_flags()
-        | WatchFlags::CREATE
-        | WatchFlags::DELETE
-        | WatchFlags::MOVED_FROM
-        | WatchFlags::MOVED_TO
-        | WatchFlags::MODIFY
-        | WatchFlags::ONLYDIR
-}
-
-/// What a watch on a device node itself asks for: its mode, owner or ACL, and its going away.
-fn node_flags() -> WatchFlags {
-    WatchFlags::ATTRIB | WatchFlags::DELETE_SELF | WatchFlags::MOVE_SELF
 }
 
 impl Watcher {
@@ -107,7 +85,7 @@ impl Watcher {
             let uevents = super::uevent::socket()
                 .inspect_err(|e| tracing::warn!(error = %e, "cannot listen to kernel uevents: module loads are seen at the interval's probe"))
                 .ok();
-            let mounts = std::fs::File::open("/proc/self/mountinfo")
+            let mounts = MountTable::open()
                 .inspect_err(|e| tracing::warn!(error = %e, "cannot watch /proc/self/mountinfo: mounts are seen at the interval's probe"))
                 .ok();
             (uevents, mounts)
@@ -134,6 +112,7 @@ impl Watcher {
             data,
             outputs,
             warned: BTreeSet::new(),
+            looked: BTreeSet::new(),
         })
     }
 
@@ -142,6 +121,15 @@ impl Watcher {
     /// those it no longer needs. Returns how many folders are watched that were not before: a
     /// change there between the probe's read and now was missed, so the caller probes again.
     pub fn arm(&mut self, fs: &HostFs, looked: &Looked) -> usize {
+        let root = fs.root().to_string_lossy();
+        let root = if fs.is_live() {
+            ""
+        } else {
+            root.trim_end_matches('/')
+        };
+        self.looked = looked.paths.iter().map(|p| format!("{root}{p}")).collect();
+        self.looked
+            .extend(crate::host::live::LIVE_PATHS.iter().map(|p| p.to_string()));
         let Some(ino) = &self.inotify else { return 0 };
         let mut watches = HashMap::new();
         let mut failed = Vec::new();
@@ -202,7 +190,9 @@ impl Watcher {
         let sources = [
             self.inotify.as_ref().map(|f| (f.as_fd(), PollFlags::IN)),
             self.uevents.as_ref().map(|f| (f.as_fd(), PollFlags::IN)),
-            self.mounts.as_ref().map(|f| (f.as_fd(), PollFlags::PRI)),
+            self.mounts
+                .as_ref()
+                .map(|m| (m.file().as_fd(), PollFlags::PRI)),
         ];
         fds.extend(
             sources
@@ -241,7 +231,7 @@ impl Watcher {
             self.read_uevents(&mut wakes);
         }
         if self.mounts.is_some() && ready.next() == Some(true) {
-            wakes.push(Wake::Changed("the mount table changed".into()));
+            self.read_mounts(&mut wakes);
         }
         wakes
     }
@@ -296,6 +286,21 @@ impl Watcher {
         }
     }
 
+    fn read_mounts(&mut self, wakes: &mut Vec<Wake>) {
+        let Some(m) = &mut self.mounts else { return };
+        let Some(points) = m.changed() else {
+            wakes.push(Wake::Changed(
+                "the mount table changed (and could not be read)".into(),
+            ));
+            return;
+        };
+        for point in points {
+            if self.looked.iter().any(|p| mounts::covers(&point, p)) {
+                wakes.push(Wake::Changed(format!("a mount at {point} changed")));
+            }
+        }
+    }
+
     fn read_uevents(&mut self, wakes: &mut Vec<Wake>) {
         let Some(sock) = &self.uevents else { return };
         let mut buf = vec![0u8; 8192];
@@ -326,119 +331,6 @@ impl Drop for Watcher {
     }
 }
 
-/// Watch, through `fs`, the folders of `looked`'s paths for the names in them (every name of a
-/// listed folder), and each device node under `/dev` itself.
-fn watch_paths(
-    ino: &OwnedFd,
-    fs: &HostFs,
-    looked: &Looked,
-    watches: &mut HashMap<i32, Watch>,
-    failed: &mut Vec<(String, Errno)>,
-) {
-    let mut wanted: BTreeMap<String, Option<BTreeSet<String>>> = BTreeMap::new();
-    for path in looked
-        .paths
-        .iter()
-        .filter(|p| !(fs.has_live_sources() && kernel_made(p)))
-    {
-        if looked.listed.contains(path) {
-            wanted.insert(path.clone(), None);
-        } else if let Some((folder, name)) = split(path) {
-            add_name(&mut wanted, folder, name);
-        }
-    }
-    for (folder, names) in wanted {
-        let Some((opened, names)) = nearest(fs, &folder, names) else {
-            continue;
-        };
-        match inotify::add_watch(ino, fd_path(&opened), watch_flags()) {
-            Ok(wd) => merge(watches, wd, opened.path().to_string(), names, false),
-            Err(e) => failed.push((opened.path().to_string(), e)),
-        }
-    }
-    for path in looked.paths.iter().filter(|p| p.starts_with("/dev/")) {
-        let Ok((fd, meta)) = fs.look(path) else {
-            continue;
-        };
-        if meta.kind != crate::host::FileKind::Other {
-            continue;
-        }
-        match inotify::add_watch(ino, fd_path(&fd), node_flags()) {
-            Ok(wd) => merge(watches, wd, path.clone(), None, false),
-            Err(e) => failed.push((path.clone(), e)),
-        }
-    }
-}
-
-/// Paths the kernel makes itself: no inotify event tells of a change there.
-fn kernel_made(path: &str) -> bool {
-    ["/proc", "/sys"].iter().any(|k| {
-        path.strip_prefix(k)
-            .is_some_and(|r| r.is_empty() || r.starts_with('/'))
-    })
-}
-
-/// `/a/b/c` → (`/a/b`, `c`); `/c` → (`/`, `c`).
-fn split(path: &str) -> Option<(&str, &str)> {
-    let (folder, name) = path.rsplit_once('/')?;
-    (!name.is_empty()).then_some((if folder.is_empty() { "/" } else { folder }, name))
-}
-
-fn add_name(wanted: &mut BTreeMap<String, Option<BTreeSet<String>>>, folder: &str, name: &str) {
-    if let Some(names) = wanted
-        .entry(folder.to_string())
-        .or_insert_with(|| Some(BTreeSet::new()))
-    {
-        names.insert(name.to_string());
-    }
-}
-
-/// The folder opened, or its nearest existing parent with the name of the step towards it.
-fn nearest(
-    fs: &HostFs,
-    folder: &str,
-    names: Option<BTreeSet<String>>,
-) -> Option<(crate::host::Folder, Option<BTreeSet<String>>)> {
-    let (mut folder, mut names) = (folder.to_string(), names);
-    for _ in 0..64 {
-        match fs.open_folder(&folder) {
-            Ok(f) => return Some((f, names)),
-            Err(e) if e.is_not_found() => {
-                let (parent, name) = split(&folder)?;
-                names = Some(BTreeSet::from([name.to_string()]));
-                folder = parent.to_string();
-            }
-            Err(_) => return None,
-        }
-    }
-    None
-}
-
-fn merge(
-    watches: &mut HashMap<i32, Watch>,
-    wd: i32,
-    folder: String,
-    names: Option<BTreeSet<String>>,
-    data: bool,
-) {
-    let w = watches.entry(wd).or_insert_with(|| Watch {
-        folder,
-        names: Some(BTreeSet::new()),
-        data,
-    });
-    w.data |= data;
-    match (&mut w.names, names) {
-        (Some(have), Some(more)) => have.extend(more),
-        (have, None) => *have = None,
-        (None, Some(_)) => {}
-    }
-}
-
-/// The path inotify follows to an opened folder.
-fn fd_path(f: &impl AsFd) -> OsString {
-    format!("/proc/self/fd/{}", f.as_fd().as_raw_fd()).into()
-}
-
 fn describe(flags: ReadFlags) -> &'static str {
     [
         (ReadFlags::CREATE, "appeared"),
@@ -464,17 +356,4 @@ fn drain(s: &mut UnixStream) -> bool {
         any = true;
     }
     any
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kernel_made_paths_and_splits() {
-        assert!(kernel_made("/proc/cpuinfo") && kernel_made("/sys") && !kernel_made("/system"));
-        assert_eq!(split("/dev/kvm"), Some(("/dev", "kvm")));
-        assert_eq!(split("/kvm"), Some(("/", "kvm")));
-        assert_eq!(split("/"), None);
-    }
 }

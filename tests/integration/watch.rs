@@ -167,7 +167,8 @@ fn a_tool_appearing_in_a_watched_folder() {
 }
 
 /// A bind mount over `/dev/kvm` in the service's own private mount namespace: the device is still
-/// there, but no longer KVM. Needs root, `/dev/kvm`, unshare and nsenter.
+/// there, but no longer KVM. (A mount elsewhere first: it does not wake the probe.) Needs root,
+/// `/dev/kvm`, unshare and nsenter.
 #[test]
 fn a_bind_mount_over_dev_kvm() {
     if !is_root() || !Path::new("/dev/kvm").exists() || !have("unshare") || !have("nsenter") {
@@ -185,6 +186,18 @@ fn a_bind_mount_over_dev_kvm() {
     let s = Serving::start(c, dir.path());
     assert_eq!(verdict_of(&s.read().unwrap(), "kvm"), "ready");
     let pid = s.child.id().to_string();
+    // A mount over nothing the probe reads does not wake it.
+    let probes = s.read().unwrap()["service"]["probes"].clone();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let mounted = Command::new("nsenter")
+        .args(["-t", &pid, "-m", "mount", "-t", "tmpfs", "none"])
+        .arg(&elsewhere)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(s.read().unwrap()["service"]["probes"], probes);
     let mounted = Command::new("nsenter")
         .args(["-t", &pid, "-m", "mount", "--bind", "/dev/null", "/dev/kvm"])
         .status()
