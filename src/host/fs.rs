@@ -18,7 +18,7 @@ use rustix::fs::{Dir, FileType, Mode as FileMode, OFlags};
 use rustix::io::Errno;
 
 use super::kinds::{FileKind, Folder, Looked, Meta, Mode, Record, Touch};
-use super::{HostError, ReadError};
+use super::{HostError, ReadError, trimmed};
 
 /// Largest file the probe reads (8 MiB). A real `/proc/cpuinfo` of a 1024-CPU host is about 1.5 MiB.
 pub const MAX_READ: u64 = 8 * 1024 * 1024;
@@ -244,8 +244,7 @@ impl HostFs {
     }
 
     fn stat_inner(&self, path: &str, follow: bool) -> Result<Meta, ReadError> {
-        let fd = self.open_at(path, OFlags::PATH, follow)?;
-        let meta = super::walk::fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
+        let (_, meta) = self.open_path(path, OFlags::empty(), follow)?;
         if let Some(r) = &self.record {
             r.borrow_mut().touched.entry(path.to_string()).or_insert(
                 if meta.kind == FileKind::Dir {
@@ -261,21 +260,24 @@ impl HostFs {
     /// A path opened without being read (`O_PATH`, symlinks followed inside the root), with its
     /// metadata: for watching it.
     pub fn look(&self, path: &str) -> Result<(OwnedFd, Meta), ReadError> {
-        let fd = self.open_at(path, OFlags::PATH, true)?;
+        self.open_path(path, OFlags::empty(), true)
+    }
+
+    /// `path` opened with `O_PATH` (and `flags`), and its metadata.
+    fn open_path(
+        &self,
+        path: &str,
+        flags: OFlags,
+        follow: bool,
+    ) -> Result<(OwnedFd, Meta), ReadError> {
+        let fd = self.open_at(path, OFlags::PATH | flags, follow)?;
         let meta = super::walk::fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
         Ok((fd, meta))
     }
 
     /// A folder opened once, for looking names up in it ([`HostFs::has_entry`]).
     pub fn open_folder(&self, path: &str) -> Result<Folder, ReadError> {
-        let opened = self
-            .open_at(path, OFlags::PATH | OFlags::DIRECTORY, true)
-            .and_then(|fd| {
-                let meta =
-                    super::walk::fstat_meta(&fd).map_err(|e| ReadError::from_errno(path, e))?;
-                Ok((fd, meta))
-            });
-        let (fd, meta) = self.failed(opened)?;
+        let (fd, meta) = self.failed(self.open_path(path, OFlags::DIRECTORY, true))?;
         if let Some(r) = &self.record {
             r.borrow_mut()
                 .touched
@@ -491,9 +493,4 @@ fn unreadable_when_captured(fs: &HostFs) -> BTreeMap<String, String> {
         .and_then(|b| serde_json::from_slice::<Listed>(&b).ok())
         .map(|l| l.unreadable)
         .unwrap_or_default()
-}
-
-/// A one-line file's text without the white space and NULs around it.
-pub fn trimmed(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
 }

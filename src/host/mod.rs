@@ -10,7 +10,7 @@ mod kinds;
 pub mod live;
 mod walk;
 
-pub use fs::{HostFs, MAX_ENTRIES, MAX_READ, trimmed};
+pub use fs::{HostFs, MAX_ENTRIES, MAX_READ};
 pub use kinds::{FileKind, Folder, Looked, Meta, Mode, Record, Touch};
 
 /// Why a host file could not be read. Each becomes an `unknown` fact with this text as the reason.
@@ -94,4 +94,9 @@ pub enum HostError {
         /// Why it cannot be used.
         reason: String,
     },
+}
+
+/// A one-line file's text without the white space and NULs around it.
+pub fn trimmed(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\0')
 }
