@@ -19,19 +19,6 @@ fn write(root: &Path, rel: &str, bytes: &[u8]) {
     std::fs::write(p, bytes).unwrap();
 }
 
-/// A copy of a fixture tree, to change.
-fn tree_copy(fixture_name: &str, into: &Path) -> PathBuf {
-    let dst = into.join("tree");
-    let ok = Command::new("cp")
-        .arg("-a")
-        .arg(fixture(fixture_name))
-        .arg(&dst)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    dst
-}
-
 fn json(out: &Output) -> serde_json::Value {
     succeeded(out);
     serde_json::from_slice(&out.stdout).unwrap()

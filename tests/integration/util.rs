@@ -3,6 +3,19 @@ use std::path::{Path, PathBuf};
 use virtprobe::render::{Context, Render};
 use virtprobe::report::Report;
 
+/// A copy of a fixture tree at `INTO/tree`, to change.
+pub fn tree_copy(fixture_name: &str, into: &Path) -> PathBuf {
+    let dst = into.join("tree");
+    let ok = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(fixture(fixture_name))
+        .arg(&dst)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    dst
+}
+
 pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hosts")
 }

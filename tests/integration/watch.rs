@@ -129,20 +129,6 @@ fn seen_within_a_second(s: &Serving, technology: &str, before: &str, fact: &str)
     assert!(prom.contains(&line), "{prom}");
 }
 
-fn tree_copy(name: &str, into: &Path) -> PathBuf {
-    let dst = into.join("tree");
-    assert!(
-        Command::new("cp")
-            .arg("-a")
-            .arg(fixture(name))
-            .arg(&dst)
-            .status()
-            .unwrap()
-            .success()
-    );
-    dst
-}
-
 /// A tool appears in a folder the live probe searches (one of `PATH`): `cloud-hypervisor`.
 #[test]
 fn a_tool_appearing_in_a_watched_folder() {
@@ -258,16 +244,7 @@ fn nothing_changing_means_no_probe() {
 #[test]
 fn diff_names_the_technologies_and_facts() {
     let dir = tempfile::tempdir().unwrap();
-    let old = dir.path().join("old");
-    assert!(
-        Command::new("cp")
-            .arg("-a")
-            .arg(fixture("intel-vtx"))
-            .arg(&old)
-            .status()
-            .unwrap()
-            .success()
-    );
+    let old = tree_copy("intel-vtx", dir.path());
     let live = old.join("virtprobe-live.json");
     let text = std::fs::read_to_string(&live).unwrap();
     let release = "\"release\": \"6.8.0-48-generic\"";
