@@ -300,6 +300,9 @@ pub fn render_text(a: &Advice, width: usize, out: &mut dyn Write) -> io::Result<
             for s in &r.steps {
                 line(out, "       to do: ", &clean(s))?;
             }
+            if r.verdict != Verdict::Ready {
+                line(out, "       commands: ", &format!("virtprobe fix {}", r.id))?;
+            }
         }
     }
     if !a.excluded.is_empty() {

@@ -17,6 +17,7 @@ mod words;
 pub mod advise;
 pub mod capture;
 pub mod facts;
+pub mod fix;
 pub mod host;
 pub mod outdir;
 pub mod render;

@@ -70,6 +70,8 @@ pub enum Document {
     List,
     /// `virtprobe diff OLD NEW --json`.
     Diff,
+    /// `virtprobe fix ID… --json`.
+    Fix,
 }
 
 /// When to colour output.
@@ -109,6 +111,9 @@ pub enum Command {
     Advise(AdviseArgs),
     /// The technologies the table knows: id, name, category.
     List(ListArgs),
+    /// For each named technology that is not ready, the steps that make it so on this
+    /// distribution and cloud: a POSIX sh script on standard output (never run by virtprobe).
+    Fix(FixArgs),
     /// Copy every file the probe reads, plus the live-only answers, into DIR.
     Capture(CaptureArgs),
     /// Which verdicts differ between two reports, status files or captured trees, and the facts
@@ -137,6 +142,7 @@ impl Command {
             Command::Check(_) => "check",
             Command::Advise(_) => "advise",
             Command::List(_) => "list",
+            Command::Fix(_) => "fix",
             Command::Capture(_) => "capture",
             Command::Diff(_) => "diff",
             Command::Serve(_) => "serve",
@@ -181,6 +187,17 @@ pub struct CheckArgs {
     /// Print nothing.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Options of `fix`.
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Technology ids (kvm, qemu, lxc…; `virtprobe list` shows them all).
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    /// Print the steps as JSON instead of a script.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `list`.

@@ -11,11 +11,11 @@ use virtprobe::report::status::Status;
 use virtprobe::report::{Report, TechReport, Verdict};
 use virtprobe::rules::Table;
 use virtprobe::service::{self, Service};
-use virtprobe::{advise, capture};
+use virtprobe::{advise, capture, fix};
 
 use super::args::{
-    AdviseArgs, CaptureArgs, CheckArgs, Command, CompletionsArgs, Document, ExplainArgs, Format,
-    SchemaArgs, ServeArgs,
+    AdviseArgs, CaptureArgs, CheckArgs, Command, CompletionsArgs, Document, ExplainArgs, FixArgs,
+    Format, SchemaArgs, ServeArgs,
 };
 use super::{Config, Exit};
 
@@ -40,12 +40,17 @@ pub(super) fn json<T: serde::Serialize>(v: &T, pretty: bool) -> Result<Vec<u8>> 
 
 /// Probe the host (or the tree `--root`/`--host-root` names) and judge it.
 fn probe(c: &Config, table: &Table) -> Result<Report> {
+    Ok(probe_with_facts(c, table)?.0)
+}
+
+/// The same, keeping the facts the verdicts were judged on.
+fn probe_with_facts(c: &Config, table: &Table) -> Result<(Report, virtprobe::facts::Facts)> {
     let fs = match &c.root {
         None => HostFs::live()?,
         Some((dir, mode)) => HostFs::with_root(dir, *mode)?,
     };
     let live = live::sources_for(&fs);
-    Ok(virtprobe::report::run(&fs, live.as_ref(), table))
+    Ok(virtprobe::report::run_with_facts(&fs, live.as_ref(), table))
 }
 
 /// A technology by id, whatever its case; an unknown id gets the nearest ones suggested.
@@ -76,6 +81,7 @@ pub fn run(c: Config) -> Result<Exit> {
         Command::Check(a) => check(&c, a),
         Command::Advise(a) => advise(&c, a),
         Command::List(_) => list(&c),
+        Command::Fix(a) => fix(&c, a),
         Command::Capture(a) => capture(&c, a),
         Command::Diff(a) => super::diff::diff(&c, a, &table(&c)?),
         Command::Serve(a) => serve(&c, a),
@@ -133,6 +139,25 @@ fn check(c: &Config, a: &CheckArgs) -> Result<Exit> {
         print(out.as_bytes())?;
     }
     Ok(if all { Exit::Ok } else { Exit::NotMet })
+}
+
+fn fix(c: &Config, a: &FixArgs) -> Result<Exit> {
+    let table = table(c)?;
+    let (report, facts) = probe_with_facts(c, &table)?;
+    let ids = a
+        .ids
+        .iter()
+        .map(|id| find(&report, id).map(|t| t.id.as_str()))
+        .collect::<Result<Vec<_>>>()?;
+    let book = fix::Book::embedded()?;
+    let plan = fix::plan(&report, &facts, &table, &book, &ids);
+    let out = if c.json {
+        json(&plan, c.output.pretty)?
+    } else {
+        fix::script::render(&plan, &ids).into_bytes()
+    };
+    print(&out)?;
+    Ok(Exit::Ok)
 }
 
 fn advise(c: &Config, a: &AdviseArgs) -> Result<Exit> {
@@ -233,6 +258,7 @@ fn schema(a: &SchemaArgs) -> Result<Exit> {
         Document::Advise => schemars::schema_for!(advise::Advice),
         Document::List => schemars::schema_for!(Listing),
         Document::Diff => schemars::schema_for!(virtprobe::report::documents::Diff),
+        Document::Fix => schemars::schema_for!(fix::Plan),
     };
     print(&json(&schema, true)?)?;
     Ok(Exit::Ok)

@@ -118,6 +118,7 @@ impl Config {
             Command::Explain(a) => json |= a.json,
             Command::List(a) => json |= a.json,
             Command::Advise(a) => json |= a.json,
+            Command::Fix(a) => json |= a.json,
             Command::Diff(_) if root.is_some() => {
                 return Err(
                     "`virtprobe diff` compares the two states it is given; --root and --host-root do not apply"

@@ -118,3 +118,19 @@ pub(super) fn user(p: &Probed, source: &'static str, value: impl Fn(&UserInfo) -
         None => Fact::not_tried(NO_USER, source),
     }
 }
+
+/// The cloud provider's word, `none` when DMI names no cloud.
+pub(super) fn cloud(p: &Probed) -> Fact {
+    match &p.virt.cloud {
+        Some(c) => Fact::known(
+            text(c.provider.as_str()),
+            format!("/sys/class/dmi/id {}", c.evidence),
+        ),
+        None => Fact::known(text("none"), "/sys/class/dmi/id"),
+    }
+}
+
+/// A field of os-release.
+pub(super) fn os(p: &Probed, value: impl Fn(&crate::sources::os::OsRelease) -> Value) -> Fact {
+    Fact::of(&p.system.os, value)
+}

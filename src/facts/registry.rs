@@ -152,6 +152,8 @@ use Source as S;
 #[rustfmt::skip]
 pub const FACTS: &[FactDef] = &[
     row("arch", Str, S::System, "`uname -m` word (uname; a tree's /proc/sys/kernel/arch, release suffix or cpuinfo format)", |p| s(&p.system.arch)),
+    row("os.id", Str, S::System, "distribution: os-release ID (debian, fedora, opensuse-leap…; linux when unset)", |p| g::os(p, |o| text(&o.id))),
+    row("os.id_like", Set, S::System, "os-release ID_LIKE: the distributions this one derives from", |p| g::os(p, |o| Value::Set(o.id_like.iter().cloned().collect()))),
     row("host.name", Str, S::System, "host name (gethostname; a tree's /etc/hostname)", |p| s(&p.system.hostname)),
     row("cpu.vendor", Str, S::Cpu, "CPU vendor from /proc/cpuinfo (GenuineIntel, AuthenticAMD, IBM/S390…)", |p| g::cpu_field(p, |c| &c.vendor)),
     row("cpu.model", Str, S::Cpu, "CPU model name from /proc/cpuinfo", |p| g::cpu_field(p, |c| &c.model)),
@@ -188,6 +190,7 @@ pub const FACTS: &[FactDef] = &[
     row("virt.xen_role", Str, S::Virt, "dom0, domU or none", |p| s(&p.virt.xen_role)),
     row("virt.s390_layers", Str, S::Virt, "IBM Z levels from /proc/sysinfo, outermost first, joined by ' > '", |p| s(&p.virt.s390_layers)),
     row("virt.ppc_lpar", Str, S::Virt, "POWER LPAR: shared, dedicated, yes or none", |p| s(&p.virt.ppc_lpar)),
+    row("cloud.provider", Str, S::Virt, "cloud provider DMI names (aws, gcp, azure, alibaba, oracle, digitalocean, hetzner) or none", g::cloud),
     row("dmi.sys_vendor", Str, S::Virt, "DMI sys_vendor, empty when absent", |p| s(&p.virt.dmi_sys_vendor)),
     row("dmi.product_name", Str, S::Virt, "DMI product_name, empty when absent", |p| s(&p.virt.dmi_product_name)),
     row("dt.model", Str, S::Virt, "device tree model, empty when absent", |p| s(&p.virt.dt_model)),

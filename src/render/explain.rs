@@ -100,6 +100,14 @@ impl Render for Explain<'_> {
             for (i, f) in t.remediation.iter().enumerate() {
                 line(out, &format!("  {}. ", i + 1), &clean(f))?;
             }
+            line(
+                out,
+                "",
+                &format!(
+                    "`virtprobe fix {}` prints the commands for this distribution.",
+                    t.id
+                ),
+            )?;
         }
         if let Some(tc) = &t.table {
             let columns = format!(

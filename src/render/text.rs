@@ -144,7 +144,7 @@ impl Render for Text {
             "\n{}",
             hanging(
                 "",
-                "`virtprobe explain ID` shows every rule and its evidence.",
+                "`virtprobe explain ID` shows every rule and its evidence; `virtprobe fix ID` the commands that make it ready here.",
                 width
             )
         )
@@ -181,6 +181,17 @@ fn host_lines(r: &Report) -> Vec<(&'static str, String)> {
             ),
         ),
     ];
+    if let Some(os) = &h.os {
+        let name = os.pretty_name.as_deref().unwrap_or(&os.id);
+        lines.push(("Distribution", clean(name)));
+    }
+    if let Some(c) = &h.cloud {
+        let kind = match &c.instance_type {
+            Some(t) => format!("instance type {}", clean(t)),
+            None => "instance type not in DMI".to_string(),
+        };
+        lines.push(("Cloud", format!("{} ({kind})", c.provider)));
+    }
     let layers: Vec<String> = h
         .virtualization
         .layers

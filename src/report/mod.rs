@@ -152,6 +152,10 @@ pub struct HostSummary {
     pub hostname: Option<String>,
     /// `uname -m` word.
     pub arch: Option<String>,
+    /// The distribution (os-release), when a file says it.
+    pub os: Option<crate::sources::os::OsRelease>,
+    /// The cloud provider and instance type, when DMI names one; null elsewhere.
+    pub cloud: Option<crate::sources::virt::cloud::Cloud>,
     /// CPU.
     pub cpu: CpuSummary,
     /// Kernel.
@@ -227,9 +231,15 @@ pub fn root_label(fs: &HostFs) -> String {
 
 /// The whole pipeline: probe the host, name the facts, judge the table.
 pub fn run(fs: &HostFs, live: &dyn Live, table: &Table) -> Report {
+    run_with_facts(fs, live, table).0
+}
+
+/// The pipeline, keeping the facts the verdicts were judged on (`fix` chooses its steps by them).
+pub fn run_with_facts(fs: &HostFs, live: &dyn Live, table: &Table) -> (Report, Facts) {
     let probed = sources::probe(fs, live, &table.needs());
     let facts = crate::facts::collect(&probed);
-    build(&probed, &facts, table, &root_label(fs))
+    let report = build(&probed, &facts, table, &root_label(fs));
+    (report, facts)
 }
 
 /// Judge the table on the probed facts.
@@ -288,6 +298,8 @@ fn host_summary(p: &Probed, table: &Table) -> HostSummary {
     HostSummary {
         hostname: p.system.hostname.get().cloned(),
         arch: p.system.arch.get().cloned(),
+        os: p.system.os.get().cloned(),
+        cloud: p.virt.cloud.clone(),
         cpu: CpuSummary {
             vendor: p.cpu.vendor.clone(),
             model: p.cpu.model.clone(),

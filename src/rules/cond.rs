@@ -12,7 +12,8 @@ use super::raw::{RawCond, RawGroup, RawList};
 use crate::facts::{Asks, Kind, registry};
 use crate::version::KVersion;
 
-pub(super) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// 1-based line and column of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
@@ -299,4 +300,26 @@ fn leaf(ctx: &Ctx, r: &RawCond, span: Range<usize>) -> Result<Cond, DataError> {
         shown: super::eval::describe(&op).into(),
         op,
     })
+}
+
+/// A condition written in another data file (`data/fixes.toml`), as read before validation.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Written(Spanned<super::raw::RawCond>);
+
+impl Written {
+    /// Validate it as the table's conditions are (no named sets or conditions), every error with
+    /// `file`, line and column in `text`.
+    pub fn validate(&self, file: &str, text: &str) -> Result<Cond, DataError> {
+        let none = BTreeMap::new();
+        let groups = BTreeMap::new();
+        let ctx = Ctx {
+            file,
+            text,
+            sets: &none,
+            conditions: &BTreeMap::new(),
+            groups: &groups,
+        };
+        convert(&ctx, &self.0)
+    }
 }

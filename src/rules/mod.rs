@@ -17,6 +17,7 @@ pub mod parse;
 mod raw;
 
 pub use compact::COMPACT;
+pub use cond::{Written, line_col};
 pub use eval::{Outcome, eval, holds};
 pub use evidence::{Evidence, Observed};
 pub use load::MAX_DATA;

@@ -14,6 +14,7 @@ pub mod cpuid;
 pub mod firmware;
 pub mod kernel;
 pub mod kvm;
+pub mod os;
 pub mod privilege;
 pub mod system;
 pub mod tools;
@@ -253,6 +254,8 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
     let iommu = system::iommu_groups(fs, &mut notes);
     // Whether the invoking user may open /dev/net/tun.
     let tun = system::tun(live, &mut notes);
+    // The distribution, for the steps `fix` prints.
+    let os = os::read(fs);
     // Every read, stat or listing that failed for a reason other than "not found", said once:
     // none of them is taken for an absence without a word.
     for e in fs.failures() {
@@ -275,6 +278,7 @@ pub fn probe(fs: &HostFs, live: &dyn Live, needs: &Needs) -> Probed {
             user,
             iommu,
             tun,
+            os,
         },
         kernel,
         cpuid,

@@ -28,6 +28,8 @@ pub struct System {
     pub iommu: Reading<i64>,
     /// The invoking user could open `/dev/net/tun` read-write.
     pub tun: Reading<bool>,
+    /// The distribution (os-release).
+    pub os: Reading<super::os::OsRelease>,
 }
 
 /// Whether the invoking user may open `/dev/net/tun` (live, or as a capture recorded it).

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 /// The layers, in order: a module may use itself and the ones before it.
 const LAYERS: &[&str] = &[
     "words", "version", "outdir", "host", "sources", "facts", "rules", "report", "render",
-    "advise", "capture", "service", "cli",
+    "advise", "fix", "capture", "service", "cli",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -8,6 +8,7 @@ mod cpuinfo;
 mod data;
 mod detection;
 mod facts;
+mod fix;
 mod fixtures;
 mod fleet;
 mod hardening;

@@ -144,3 +144,24 @@ fn diff_schema_is_current_and_matches_output() {
     assert!(!v["changes"].as_array().unwrap().is_empty());
     validate(&schema, &v);
 }
+
+/// `virtprobe fix --json` validates against its schema, which is current and printed by
+/// `virtprobe schema fix`.
+#[test]
+fn fix_schema_is_current_and_matches_output() {
+    let printed: serde_json::Value =
+        serde_json::from_slice(&bin().args(["schema", "fix"]).output().unwrap().stdout).unwrap();
+    let schema = check_current("fix.schema.json", printed);
+    for host in ["fix-debian", "fix-alpine", "cloud-aws", "intel-vtx"] {
+        let out = bin()
+            .arg("--root")
+            .arg(fixture(host))
+            .args(["fix", "--json", "kvm", "qemu", "vfio", "lxc", "podman"])
+            .output()
+            .unwrap();
+        succeeded(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["schema_version"], 1);
+        validate(&schema, &v);
+    }
+}

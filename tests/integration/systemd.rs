@@ -427,3 +427,57 @@ fn units_run_under_real_systemd() {
     });
     assert_eq!(b.show("virtprobe.service", "SubState"), "running");
 }
+
+/// A fix really run: in the booted Debian tree, `virtprobe fix systemd-nspawn` prints a script
+/// that installs systemd-container; run (twice: it is safe to run again), it turns the verdict
+/// ready. Needs Debian's package registry from the container (skips, saying so, where it cannot be
+/// reached).
+#[test]
+fn a_fix_run_in_debian_turns_the_verdict_ready() {
+    let Some(b) = boot() else { return };
+    let check = |b: &Booted| b.run(&["virtprobe", "check", "systemd-nspawn"]);
+    let before = check(&b);
+    assert_eq!(
+        before.status.code(),
+        Some(1),
+        "systemd-nspawn should not be ready before the fix: {}",
+        String::from_utf8_lossy(&before.stdout)
+    );
+    let update = b.run(&["apt-get", "update", "-qq"]);
+    if !update.status.success() {
+        eprintln!(
+            "skipped: Debian's package registry cannot be reached from the container: {}",
+            String::from_utf8_lossy(&update.stderr).trim()
+        );
+        return;
+    }
+    let script = b.run(&["virtprobe", "fix", "systemd-nspawn"]);
+    succeeded(&script);
+    let text = String::from_utf8(script.stdout).unwrap();
+    assert!(
+        text.contains("apt-get install -y systemd-container"),
+        "{text}"
+    );
+    std::fs::write(b.tree.path().join("root/fix.sh"), &text).unwrap();
+    for round in ["first", "second"] {
+        let run = b.run(&[
+            "env",
+            "DEBIAN_FRONTEND=noninteractive",
+            "sh",
+            "/root/fix.sh",
+        ]);
+        assert!(
+            run.status.success(),
+            "{round} run of the fix failed:\n{}\n{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let after = check(&b);
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "after the fix: {}",
+        String::from_utf8_lossy(&after.stdout)
+    );
+}

@@ -1,7 +1,7 @@
 //! DMI (SMBIOS) strings: who made the (virtual) machine.
 //!
 //! Reads `/sys/class/dmi/id/{product_name,sys_vendor,board_vendor,bios_vendor,product_version}`
-//! and matches systemd's vendor table (with the KVM-based platforms virt-what and Ohai know),
+//! (and `bios_version`, `chassis_asset_tag` for the cloud) and matches systemd's vendor table (with the KVM-based platforms virt-what and Ohai know),
 //! virt-what's Hyper-V rule and the AWS bare-metal exception.
 
 use super::{Found, Virt};
@@ -13,6 +13,8 @@ const DMI_FIELDS: &[&str] = &[
     "board_vendor",
     "bios_vendor",
     "product_version",
+    "bios_version",
+    "chassis_asset_tag",
 ];
 
 /// systemd's DMI vendor table (prefix match), in its order.

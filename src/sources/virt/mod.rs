@@ -8,6 +8,7 @@
 //! `/dev/mdesc` and `/sys/class/vlds` (SPARC).
 
 mod checks;
+pub mod cloud;
 pub mod containers;
 pub mod devicetree;
 pub mod dmi;
@@ -101,6 +102,8 @@ pub struct Findings {
     pub openvz_role: Reading<String>,
     /// Linux-VServer role.
     pub vserver_role: Reading<String>,
+    /// The cloud provider and instance type, when DMI names one.
+    pub cloud: Option<cloud::Cloud>,
 }
 
 /// The evidence the hypervisor checks look at, read once.
@@ -255,7 +258,14 @@ pub fn detect(
         Some(XenRole::DomU) => "domU",
         None => "none",
     };
+    // Old Xen-based EC2 instances say "ec2" here and nowhere in DMI.
+    let xen_uuid = e
+        .xen
+        .role
+        .and_then(|_| fs.read_trimmed("/sys/hypervisor/uuid").ok());
+    let cloud = cloud::detect(&e.dmi, xen_uuid.as_deref());
     Findings {
+        cloud,
         hypervisor,
         container,
         layers,
