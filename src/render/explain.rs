@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use super::layout::hanging;
 use super::text::paint;
 use super::{Context, Render, clean};
-use crate::report::{Report, Role, TechReport};
+use crate::report::{Report, Role, TechReport, Verdict};
 use crate::rules::{Evidence, Outcome};
 
 /// Every rule of one technology with its evidence.
@@ -100,14 +100,17 @@ impl Render for Explain<'_> {
             for (i, f) in t.remediation.iter().enumerate() {
                 line(out, &format!("  {}. ", i + 1), &clean(f))?;
             }
-            line(
-                out,
-                "",
-                &format!(
-                    "`virtprobe fix {}` prints the commands for this distribution.",
-                    t.id
-                ),
-            )?;
+            // Only where something can be done on this machine.
+            if matches!(t.verdict, Verdict::Available | Verdict::NeedsHostChange) {
+                line(
+                    out,
+                    "",
+                    &format!(
+                        "`virtprobe fix {}` prints the commands for this distribution.",
+                        t.id
+                    ),
+                )?;
+            }
         }
         if let Some(tc) = &t.table {
             let columns = format!(
