@@ -105,7 +105,12 @@ struct Booted {
     child: Child,
     pid1: u32,
     tree: tempfile::TempDir,
+    /// One booted container at a time: two systemd instances starting and stopping side by side
+    /// on two cores made `systemctl` calls of the other test fail.
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Booted {
     fn run(&self, args: &[&str]) -> std::process::Output {
@@ -216,6 +221,7 @@ fn boot() -> Option<Booted> {
         return None;
     }
     let cache = debian_tree()?;
+    let serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let tree = tempfile::Builder::new()
         .prefix("virtprobe-nspawn.")
         .tempdir_in("/var/tmp")
@@ -331,7 +337,12 @@ fn boot() -> Option<Booted> {
         let _ = child.wait();
         return None;
     };
-    let b = Booted { child, pid1, tree };
+    let b = Booted {
+        child,
+        pid1,
+        tree,
+        _one_at_a_time: serial,
+    };
     b.wait_for("boot", |b| {
         matches!(
             b.stdout(&["systemctl", "is-system-running"]).as_str(),
@@ -367,10 +378,11 @@ fn units_run_under_real_systemd() {
     );
     // Killed with SIGKILL, it is restarted.
     let pid = b.show("virtprobe.service", "MainPID");
+    let kill = b.run(&["systemctl", "kill", "-s", "KILL", "virtprobe.service"]);
     assert!(
-        b.run(&["systemctl", "kill", "-s", "KILL", "virtprobe.service"])
-            .status
-            .success()
+        kill.status.success(),
+        "systemctl kill: {}",
+        String::from_utf8_lossy(&kill.stderr)
     );
     b.wait_for("restart after SIGKILL", |b| {
         b.show("virtprobe.service", "NRestarts") == "1"
