@@ -317,3 +317,18 @@ fn every_debian_package_is_in_the_index() {
         );
     }
 }
+
+/// The fields read for the cloud are not matched against systemd's vendor table: an asset tag
+/// that happens to begin with a vendor's word names no hypervisor.
+#[test]
+fn cloud_fields_name_no_hypervisor() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = dir.path().join("sys/class/dmi/id");
+    std::fs::create_dir_all(&id).unwrap();
+    std::fs::write(id.join("sys_vendor"), "Dell Inc.\n").unwrap();
+    std::fs::write(id.join("chassis_asset_tag"), "KVM-rack-7\n").unwrap();
+    std::fs::write(id.join("bios_version"), "Xen-ready 2.1\n").unwrap();
+    let r = report(dir.path());
+    assert_eq!(r.host.virtualization.hypervisor, "none");
+    assert_eq!(r.host.cloud, None);
+}

@@ -7,15 +7,16 @@
 use super::{Found, Virt};
 use crate::host::HostFs;
 
-const DMI_FIELDS: &[&str] = &[
+/// The fields systemd matches its vendor table against, in its order.
+const VENDOR_FIELDS: &[&str] = &[
     "product_name",
     "sys_vendor",
     "board_vendor",
     "bios_vendor",
     "product_version",
-    "bios_version",
-    "chassis_asset_tag",
 ];
+/// Read for the cloud (`cloud.rs`), not matched against the vendor table.
+const CLOUD_FIELDS: &[&str] = &["bios_version", "chassis_asset_tag"];
 
 /// systemd's DMI vendor table (prefix match), in its order.
 const DMI_VENDORS: &[(&str, Virt)] = &[
@@ -70,12 +71,13 @@ pub fn read(fs: &HostFs) -> Dmi {
     if !fs.present("/sys/class/dmi/id") {
         return dmi;
     }
-    for field in DMI_FIELDS {
+    for field in VENDOR_FIELDS.iter().chain(CLOUD_FIELDS) {
         let path = format!("/sys/class/dmi/id/{field}");
         let Ok(v) = fs.read_trimmed(&path) else {
             continue;
         };
         if dmi.hit.is_none()
+            && VENDOR_FIELDS.contains(field)
             && let Some((_, word)) = DMI_VENDORS.iter().find(|(p, _)| v.starts_with(p))
         {
             dmi.hit = Some(Found::new(*word, format!("{path} = {v:?}")));
