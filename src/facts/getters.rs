@@ -122,10 +122,7 @@ pub(super) fn user(p: &Probed, source: &'static str, value: impl Fn(&UserInfo) -
 /// The cloud provider's word, `none` when DMI names no cloud.
 pub(super) fn cloud(p: &Probed) -> Fact {
     match &p.virt.cloud {
-        Some(c) => Fact::known(
-            text(c.provider.as_str()),
-            format!("/sys/class/dmi/id {}", c.evidence),
-        ),
+        Some(c) => Fact::known(text(c.provider.as_str()), c.evidence.clone()),
         None => Fact::known(text("none"), "/sys/class/dmi/id"),
     }
 }

@@ -217,30 +217,24 @@ impl Book {
                 ),
             ));
         }
-        for (key, d) in &raw.distributions {
-            let mut at = d;
-            for _ in 0..MAX_LIKE {
-                let Some(like) = &at.like else { break };
-                at = raw.distributions.get(like).ok_or_else(|| {
-                    err(0, format!("distribution {key:?}: `like` names {like:?}, which is not a distribution"))
-                })?;
-            }
-            if at.like.is_some() {
-                return Err(err(
-                    0,
-                    format!("distribution {key:?}: its `like` chain loops"),
-                ));
-            }
-        }
         let mut fixes: BTreeMap<String, BTreeMap<String, Vec<Action>>> = BTreeMap::new();
         for (tech, reqs) in &raw.fix {
             for (req, actions) in reqs {
                 let mut out = Vec::new();
                 for a in actions {
-                    let at = a.span().start;
-                    let action = validate(a.get_ref(), &raw, file, text)
-                        .map_err(|m| err(at, format!("fix.{tech}.{req}: {m}")))?;
-                    out.push(action?);
+                    let (at, a) = (a.span().start, a.get_ref());
+                    let does =
+                        does(a, &raw).map_err(|m| err(at, format!("fix.{tech}.{req}: {m}")))?;
+                    let when = a
+                        .when
+                        .as_ref()
+                        .map(|w| w.validate(file, text))
+                        .transpose()?;
+                    out.push(Action {
+                        when,
+                        note: a.note.clone(),
+                        does,
+                    });
                 }
                 fixes
                     .entry(tech.clone())
@@ -253,13 +247,26 @@ impl Book {
             .into_iter()
             .map(|(p, texts)| (p, texts.into_iter().map(|(k, t)| (k, t.text)).collect()))
             .collect();
-        Ok(Book {
+        let book = Book {
             commands: raw.commands,
             distributions: raw.distributions,
             packages: raw.packages,
             clouds,
             fixes,
-        })
+        };
+        // Every `like` chain ends: at an entry that names none (not a missing one, not a loop).
+        for key in book.distributions.keys() {
+            let chain = book.chain(key);
+            if let Some(like) = chain.last().and_then(|(_, d)| d.like.as_deref()) {
+                let why = if book.distributions.contains_key(like) {
+                    "its `like` chain loops".to_string()
+                } else {
+                    format!("`like` names {like:?}, which is not a distribution")
+                };
+                return Err(err(0, format!("distribution {key:?}: {why}")));
+            }
+        }
+        Ok(book)
     }
 
     /// The distribution entry this host's os-release matches: its ID, then each ID_LIKE word.
@@ -353,13 +360,8 @@ impl Book {
     }
 }
 
-/// One action as written → what it does; an error message (the caller adds where).
-fn validate(
-    a: &RawAction,
-    raw: &RawBook,
-    file: &str,
-    text: &str,
-) -> Result<Result<Action, DataError>, String> {
+/// What one action as written does; an error message (the caller adds where).
+fn does(a: &RawAction, raw: &RawBook) -> Result<Does, String> {
     let mut does = Vec::new();
     let word = |what: &str, s: &str| {
         if plain(s) {
@@ -424,18 +426,7 @@ fn validate(
     if does.len() != 1 {
         return Err("a step does exactly one of install, module, options, group, subids, sysctl, service, cmdline, run, manual or cloud".into());
     }
-    let when = match &a.when {
-        Some(w) => match w.validate(file, text) {
-            Ok(c) => Some(c),
-            Err(e) => return Ok(Err(e)),
-        },
-        None => None,
-    };
-    Ok(Ok(Action {
-        when,
-        note: a.note.clone(),
-        does: does.remove(0),
-    }))
+    Ok(does.remove(0))
 }
 
 #[cfg(test)]
@@ -473,5 +464,11 @@ mod tests {
                 .message
                 .contains("exactly one")
         );
+        let lost = "schema_version = 1\n[commands]\n[distributions.a]\nlike = \"b\"\n[packages]\n[clouds]\n[fix]\n";
+        let e = Book::parse(lost, "f.toml").unwrap_err();
+        assert!(e.message.contains("not a distribution"), "{e}");
+        let looped = lost.replace("[packages]", "[distributions.b]\nlike = \"a\"\n[packages]");
+        let e = Book::parse(&looped, "f.toml").unwrap_err();
+        assert!(e.message.contains("loops"), "{e}");
     }
 }

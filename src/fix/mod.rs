@@ -87,21 +87,22 @@ pub struct Plan {
 
 /// The technologies to fix: each asked one after the ones it depends on that are not ready.
 fn order<'a>(report: &'a Report, ids: &[&str]) -> Vec<&'a TechReport> {
-    fn visit<'a>(report: &'a Report, id: &str, out: &mut Vec<&'a TechReport>, depth: usize) {
+    // `depends` names only technologies before it in the table, so this ends.
+    fn visit<'a>(report: &'a Report, id: &str, out: &mut Vec<&'a TechReport>) {
         let Some(t) = report.get(id) else { return };
-        if out.iter().any(|o| o.id == t.id) || depth > 16 {
+        if out.iter().any(|o| o.id == t.id) {
             return;
         }
         for r in t.reasons.iter().filter(|r| r.result != Outcome::Pass) {
             if let Some(crate::rules::Evidence::Depends { id, .. }) = r.evidence.first() {
-                visit(report, id, out, depth + 1);
+                visit(report, id, out);
             }
         }
         out.push(t);
     }
     let mut out = Vec::new();
     for id in ids {
-        visit(report, id, &mut out, 0);
+        visit(report, id, &mut out);
     }
     out
 }
@@ -123,7 +124,12 @@ fn phase(d: &Does) -> u8 {
 
 /// The plan for `ids` (known technology ids of `report`).
 pub fn plan(report: &Report, facts: &Facts, table: &Table, book: &Book, ids: &[&str]) -> Plan {
-    let os = report.host.os.clone().unwrap_or_default();
+    // No os-release: the word os-release(5) prescribes for that, `linux`.
+    let os = report
+        .host
+        .os
+        .clone()
+        .unwrap_or_else(|| crate::sources::os::parse(""));
     let family = book.family(&os.id, &os.id_like).map(|(k, _)| k.to_string());
     let ctx = Ctx {
         report,

@@ -150,9 +150,10 @@ pub fn render(plan: &Plan, asked: &[&str]) -> String {
     if !manual.is_empty() {
         out.push_str("\n# By hand: what no script can do here.\n");
         for s in manual {
+            out.push_str("#\n");
             comment(
                 &mut out,
-                "#\n# ",
+                "# ",
                 &format!("{} ({}): {}", s.technology, s.requirement, s.reason),
             );
             comment(&mut out, "#   ", &s.note);

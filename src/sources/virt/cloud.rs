@@ -44,7 +44,7 @@ pub struct Cloud {
     pub provider: Provider,
     /// The instance type, when the machine's DMI names it (AWS); null elsewhere.
     pub instance_type: Option<String>,
-    /// What showed it.
+    /// What showed it: the file and its value.
     #[serde(skip)]
     #[schemars(skip)]
     pub evidence: String,
@@ -63,13 +63,13 @@ pub fn detect(dmi: &Dmi, xen_uuid: Option<&str>) -> Option<Cloud> {
     if tag == AZURE_ASSET_TAG {
         return Some(found(
             Provider::Azure,
-            format!("chassis_asset_tag = {tag:?}"),
+            format!("/sys/class/dmi/id/chassis_asset_tag = {tag:?}"),
         ));
     }
     if tag == ORACLE_ASSET_TAG {
         return Some(found(
             Provider::Oracle,
-            format!("chassis_asset_tag = {tag:?}"),
+            format!("/sys/class/dmi/id/chassis_asset_tag = {tag:?}"),
         ));
     }
     let (vendor, product, bios) = (get("sys_vendor"), get("product_name"), get("bios_vendor"));
@@ -78,30 +78,42 @@ pub fn detect(dmi: &Dmi, xen_uuid: Option<&str>) -> Option<Cloud> {
         let kind = Some(product.to_string()).filter(|p| !p.is_empty() && p.contains('.'));
         return Some(Cloud {
             instance_type: kind,
-            ..found(Provider::Aws, format!("sys_vendor = {vendor:?}"))
+            ..found(
+                Provider::Aws,
+                format!("/sys/class/dmi/id/sys_vendor = {vendor:?}"),
+            )
         });
     }
     if product == "Google Compute Engine" || vendor == "Google" || bios == "Google" {
-        return Some(found(Provider::Gcp, format!("product_name = {product:?}")));
+        return Some(found(
+            Provider::Gcp,
+            format!("/sys/class/dmi/id/product_name = {product:?}"),
+        ));
     }
     if vendor.starts_with("Alibaba Cloud") || product == "Alibaba Cloud ECS" {
-        return Some(found(Provider::Alibaba, format!("sys_vendor = {vendor:?}")));
+        return Some(found(
+            Provider::Alibaba,
+            format!("/sys/class/dmi/id/sys_vendor = {vendor:?}"),
+        ));
     }
     if vendor == "DigitalOcean" {
         return Some(found(
             Provider::DigitalOcean,
-            format!("sys_vendor = {vendor:?}"),
+            format!("/sys/class/dmi/id/sys_vendor = {vendor:?}"),
         ));
     }
     if vendor == "Hetzner" {
-        return Some(found(Provider::Hetzner, format!("sys_vendor = {vendor:?}")));
+        return Some(found(
+            Provider::Hetzner,
+            format!("/sys/class/dmi/id/sys_vendor = {vendor:?}"),
+        ));
     }
     // Xen-based EC2 (m4, c4, t2…): "4.11.amazon" BIOS, or a Xen UUID that begins with ec2.
     let bios_version = get("bios_version");
     if bios_version.contains(".amazon") {
         return Some(found(
             Provider::Aws,
-            format!("bios_version = {bios_version:?}"),
+            format!("/sys/class/dmi/id/bios_version = {bios_version:?}"),
         ));
     }
     if let Some(u) = xen_uuid.filter(|u| u.to_ascii_lowercase().starts_with("ec2")) {
