@@ -27,7 +27,8 @@ pub struct Cli {
     /// Use this technology table instead of the embedded one.
     #[arg(long, global = true, value_name = "FILE", env = "VIRTPROBE_DATA")]
     pub data: Option<PathBuf>,
-    /// Colours in text for a person (auto: on a terminal, unless NO_COLOR is set or TERM=dumb).
+    /// Colours in text for a person (auto: on a terminal whose TERM is not dumb, unless NO_COLOR
+    /// is set or CLICOLOR=0; CLICOLOR_FORCE=1 forces them).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Print JSON (the report; also before explain, advise, list).
@@ -77,7 +78,7 @@ pub enum Document {
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// On a terminal, unless NO_COLOR is set.
+    /// As NO_COLOR, CLICOLOR, CLICOLOR_FORCE, TERM and the terminal say.
     Auto,
     /// Always.
     Always,

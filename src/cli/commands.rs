@@ -86,7 +86,7 @@ pub fn run(c: Config) -> Result<Exit> {
         Command::Diff(a) => super::diff::diff(&c, a, &table(&c)?),
         Command::Serve(a) => serve(&c, a),
         Command::Health(a) => health(&a.status, a.max_age),
-        Command::Completions(a) => completions(a),
+        Command::Completions(a) => completions(&c, a),
         Command::Manpage => manpage(),
         Command::Schema(a) => schema(a),
     }
@@ -109,12 +109,14 @@ fn report(c: &Config, format: Format) -> Result<Exit> {
 }
 
 fn explain(c: &Config, a: &ExplainArgs) -> Result<Exit> {
-    let report = probe(c, &table(c)?)?;
+    let table = table(c)?;
+    let report = probe(c, &table)?;
     let t = find(&report, &a.id)?;
     let out = if c.json {
         json(&Explanation::new(t.clone()), c.output.pretty)?
     } else {
-        render::to_bytes(&render::Explain(t), &report, &c.output)?
+        let rules = table.get(&t.id);
+        render::to_bytes(&render::Explain(t, rules), &report, &c.output)?
     };
     print(&out)?;
     Ok(Exit::Ok)
@@ -182,10 +184,18 @@ fn advise(c: &Config, a: &AdviseArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// `list`: on a terminal, columns under headings; through a pipe, one technology per line as
+/// tab-separated fields (id, category, name) with no heading, so `cut -f1` gives the ids.
 fn list(c: &Config) -> Result<Exit> {
     let listing = Listing::new(&table(c)?);
     let out = if c.json {
         json(&listing, c.output.pretty)?
+    } else if c.output.pipe {
+        let mut out = String::new();
+        for t in &listing.technologies {
+            out.push_str(&format!("{}\t{}\t{}\n", t.id, t.category.as_str(), t.name));
+        }
+        out.into_bytes()
     } else {
         let idw = listing
             .technologies
@@ -193,7 +203,7 @@ fn list(c: &Config) -> Result<Exit> {
             .map(|t| t.id.len())
             .max()
             .unwrap_or(10);
-        let mut out = String::new();
+        let mut out = format!("{:idw$}  {:<23} NAME\n", "ID", "CATEGORY");
         for t in &listing.technologies {
             let first = format!("{:idw$}  {:<23} ", t.id, t.category.as_str());
             out.push_str(&hanging(&first, &t.name, c.output.width()));
@@ -235,10 +245,39 @@ fn serve(c: &Config, a: &ServeArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn completions(a: &CompletionsArgs) -> Result<Exit> {
-    let mut out = Vec::new();
+/// Shell completions; the technology ids of the table (`--data`, else the embedded one) are
+/// offered where a command takes them (`explain`, `check`, `fix`).
+fn completions(c: &Config, a: &CompletionsArgs) -> Result<Exit> {
+    const TAKE_IDS: [(&str, &str); 3] = [("explain", "id"), ("check", "ids"), ("fix", "ids")];
+    let table = table(c)?;
+    let ids: Vec<clap::builder::PossibleValue> = table
+        .technologies
+        .iter()
+        .map(|t| clap::builder::PossibleValue::new(t.id.clone()).help(t.name.clone()))
+        .collect();
     let mut cmd = <super::Cli as clap::CommandFactory>::command();
+    for (sub, arg) in TAKE_IDS {
+        let parser = clap::builder::PossibleValuesParser::new(ids.clone());
+        cmd = cmd.mut_subcommand(sub, |s| s.mut_arg(arg, |a| a.value_parser(parser)));
+    }
+    let mut out = Vec::new();
     clap_complete::generate(a.shell, &mut cmd, "virtprobe", &mut out);
+    // clap_complete's fish script offers no value of a positional argument: say them here.
+    if a.shell == clap_complete::Shell::Fish {
+        let quote = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"));
+        for (sub, _) in TAKE_IDS {
+            for t in &table.technologies {
+                out.extend_from_slice(
+                    format!(
+                        "complete -c virtprobe -n \"__fish_virtprobe_using_subcommand {sub}\" -f -a {} -d {}\n",
+                        quote(&t.id),
+                        quote(&t.name)
+                    )
+                    .as_bytes(),
+                );
+            }
+        }
+    }
     print(&out)?;
     Ok(Exit::Ok)
 }

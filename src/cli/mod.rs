@@ -58,10 +58,14 @@ fn report_format(
     }
 }
 
-/// The width of the terminal: `COLUMNS`, else the terminal's, else 80.
-fn columns() -> usize {
+/// The width text is fitted to: `COLUMNS`, else the terminal's, else (on a terminal that does
+/// not say) 80; through a pipe with no `COLUMNS`, none.
+fn columns(terminal: bool) -> usize {
     if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
         return n;
+    }
+    if !terminal {
+        return render::layout::UNWRAPPED;
     }
     rustix::termios::tcgetwinsize(std::io::stdout())
         .ok()
@@ -70,19 +74,25 @@ fn columns() -> usize {
         .unwrap_or(0)
 }
 
+/// Whether to colour standard output: `--color`, else what anstream decides for it
+/// (`CLICOLOR_FORCE` set and not 0: yes; `NO_COLOR` set: no; `CLICOLOR=0`: no; else on a
+/// terminal whose `TERM` is not `dumb`).
+fn color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => !matches!(
+            anstream::AutoStream::choice(&std::io::stdout()),
+            anstream::ColorChoice::Never
+        ),
+    }
+}
+
 impl Config {
     /// Check the parsed options: each applies where it means something, and nowhere else.
     pub fn new(cli: Cli) -> Result<Config, String> {
         let terminal = std::io::stdout().is_terminal();
-        let color = match cli.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-                    && terminal
-            }
-        };
+        let color = color(cli.color);
         let root = match (cli.root, cli.host_root) {
             (Some(r), _) => Some((r, Mode::Tree)),
             (None, Some(h)) => Some((h, Mode::HostRoot)),
@@ -137,6 +147,7 @@ impl Config {
             }
             _ => {}
         }
+        let host_root = matches!(root, Some((_, Mode::HostRoot)));
         let view = match &command {
             Command::Report(a) => a.view.clone(),
             _ => View::default(),
@@ -148,7 +159,9 @@ impl Config {
             output: render::Context {
                 color,
                 pretty: terminal,
-                columns: columns(),
+                columns: columns(terminal),
+                pipe: !terminal,
+                host_root,
                 only: view.only,
                 all: view.all,
                 service: None,

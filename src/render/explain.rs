@@ -3,13 +3,14 @@
 use std::io::{self, Write};
 
 use super::layout::hanging;
-use super::text::paint;
+use super::text::{kvm_detail, paint};
 use super::{Context, Render, clean};
-use crate::report::{Report, Role, TechReport, Verdict};
-use crate::rules::{Evidence, Outcome};
+use crate::report::{Report, Role, TechReport, Verdict, failing_verdict};
+use crate::rules::{Cond, Evidence, Outcome, Technology};
 
-/// Every rule of one technology with its evidence.
-pub struct Explain<'a>(pub &'a TechReport);
+/// Every rule of one technology with its evidence; given the technology's entry in the table, the
+/// evidence is shown in the shape of each rule's test (its any-of and all-of groups).
+pub struct Explain<'a>(pub &'a TechReport, pub Option<&'a Technology>);
 
 impl Render for Explain<'_> {
     fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
@@ -60,7 +61,15 @@ impl Render for Explain<'_> {
             "  ",
             &format!("VT: {}", clean(&h.cpu.virt_extension_evidence)),
         )?;
-        writeln!(out, "\nRules:")?;
+        if let Some(k) = &h.kvm {
+            line(out, "  ", &format!("KVM: {}", kvm_detail(k)))?;
+        }
+        writeln!(out)?;
+        line(
+            out,
+            "",
+            "Rules: [pass], [FAIL], [????] (unknown) or [----] (not tried here), then the verdict the rule gives when it fails; every test read is listed under it.",
+        )?;
         for x in &t.reasons {
             let mark = match x.result {
                 Outcome::Pass => "pass",
@@ -68,16 +77,28 @@ impl Render for Explain<'_> {
                 Outcome::Unknown => "????",
                 Outcome::NotTried => "----",
             };
+            let gives = failing_verdict(x.class);
             let head = match x.result {
-                Outcome::Pass => format!("{} ({})", x.requirement, x.class),
+                Outcome::Pass => format!("{}: would make it {gives} if it failed", x.requirement),
                 Outcome::NotTried => {
-                    format!("{} ({}): not tried here", x.requirement, x.class)
+                    format!("{}: not tried here (would make it {gives})", x.requirement)
                 }
-                _ => format!("{} ({}): {}", x.requirement, x.class, clean(&x.message)),
+                Outcome::Fail => {
+                    format!("{}: makes it {gives}: {}", x.requirement, clean(&x.message))
+                }
+                Outcome::Unknown => format!(
+                    "{}: cannot be decided (a failure would make it {gives}): {}",
+                    x.requirement,
+                    clean(&x.message)
+                ),
             };
             line(out, &format!("  [{mark}] "), &head)?;
-            for e in &x.evidence {
-                line(out, "         ", &clean(&e.to_string()))?;
+            let test = self
+                .1
+                .and_then(|tech| tech.requires.iter().find(|r| r.id == x.requirement))
+                .map(|r| &r.test);
+            for (depth, text) in shaped(test, &x.evidence) {
+                line(out, &" ".repeat(9 + 2 * depth), &text)?;
             }
             // What stands in a dependency's way, from its own entry (one level: its dependencies
             // are named there, not followed).
@@ -134,4 +155,74 @@ impl Render for Explain<'_> {
         }
         Ok(())
     }
+}
+
+/// A rule's evidence as lines with their depth: in the shape of its test when the test is known
+/// and its tests match the evidence one to one (evaluation records one line per test, in order),
+/// with "any of" and "all of" over each group; else the lines as they are.
+fn shaped(test: Option<&Cond>, evidence: &[Evidence]) -> Vec<(usize, String)> {
+    let flat = || {
+        evidence
+            .iter()
+            .map(|e| (0, clean(&e.to_string())))
+            .collect()
+    };
+    let Some(test) = test else {
+        return flat();
+    };
+    let mut lines = Vec::new();
+    let mut next = evidence.iter();
+    if walk(test, 0, &mut next, &mut lines) && next.next().is_none() {
+        lines
+    } else {
+        flat()
+    }
+}
+
+/// Lay out one condition; false when the evidence runs short.
+fn walk<'e>(
+    c: &Cond,
+    depth: usize,
+    evidence: &mut impl Iterator<Item = &'e Evidence>,
+    lines: &mut Vec<(usize, String)>,
+) -> bool {
+    match c {
+        Cond::All(list) | Cond::Any(list) => {
+            let any = matches!(c, Cond::Any(_));
+            let word = if any {
+                "any of these passes:"
+            } else {
+                "all of these pass:"
+            };
+            lines.push((depth, word.to_string()));
+            members(list, any)
+                .into_iter()
+                .all(|m| walk(m, depth + 1, evidence, lines))
+        }
+        Cond::Not(inner) => {
+            lines.push((depth, "this does not pass:".to_string()));
+            walk(inner, depth + 1, evidence, lines)
+        }
+        Cond::Const(_) | Cond::Leaf { .. } => match evidence.next() {
+            Some(e) => {
+                lines.push((depth, clean(&e.to_string())));
+                true
+            }
+            None => false,
+        },
+    }
+}
+
+/// A group's members, a nested group of the same kind opened into its parent (`any` of an `any`
+/// reads as one list).
+fn members(list: &[Cond], any: bool) -> Vec<&Cond> {
+    let mut out = Vec::new();
+    for c in list {
+        match c {
+            Cond::Any(inner) if any => out.extend(members(inner, true)),
+            Cond::All(inner) if !any => out.extend(members(inner, false)),
+            c => out.push(c),
+        }
+    }
+    out
 }

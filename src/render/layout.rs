@@ -4,6 +4,9 @@
 /// The width text is wrapped at when nothing says otherwise.
 pub const DEFAULT_WIDTH: usize = 80;
 
+/// A width no line reaches: text is not wrapped.
+pub const UNWRAPPED: usize = usize::MAX / 4;
+
 /// Split `text` into lines of at most `width` characters, at spaces. Linear in the length of
 /// the text: each character is looked at a bounded number of times, however long a word is.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {

@@ -28,8 +28,14 @@ pub struct Context {
     pub color: bool,
     /// Indent JSON (for a person at a terminal; scripts get it compact).
     pub pretty: bool,
-    /// Width text is fitted to (0: [`layout::DEFAULT_WIDTH`]).
+    /// Width text is fitted to (0: [`layout::DEFAULT_WIDTH`]; [`layout::UNWRAPPED`]: none).
     pub columns: usize,
+    /// Standard output is not a terminal: the report and `list` print one record per line, never
+    /// wrapped (like `ls` and `lscpu`), and `list` as tab-separated fields without a heading.
+    pub pipe: bool,
+    /// The root judged is this machine's own file systems mounted elsewhere (`--host-root`), not
+    /// a captured tree.
+    pub host_root: bool,
     /// Show only these verdicts (empty: all).
     pub only: Vec<crate::report::Verdict>,
     /// List the unsupported technologies one by one, with why.
@@ -63,6 +69,15 @@ impl Context {
         match self.columns {
             0 => layout::DEFAULT_WIDTH,
             n => n.max(40),
+        }
+    }
+
+    /// The width records (the report's lines, `list`) are fitted to: none through a pipe.
+    pub fn record_width(&self) -> usize {
+        if self.pipe {
+            layout::UNWRAPPED
+        } else {
+            self.width()
         }
     }
 }

@@ -45,6 +45,10 @@ fn heading(v: Verdict) -> &'static str {
     }
 }
 
+/// The headings of the technologies' columns: the id, this Linux's role for it (its `host` or
+/// `guest`, when it is already one), and the one-line summary.
+const HEADINGS: (&str, &str, &str) = ("TECHNOLOGY", "ROLE", "SUMMARY");
+
 /// The order groups are shown in: what can be used first.
 const GROUPS: [Verdict; 5] = [
     Verdict::Ready,
@@ -56,9 +60,11 @@ const GROUPS: [Verdict; 5] = [
 
 impl Render for Text {
     fn render(&self, r: &Report, ctx: &Context, out: &mut dyn Write) -> io::Result<()> {
-        let width = ctx.width();
+        let width = ctx.record_width();
         let what = if r.root == "/" {
             "this host".to_string()
+        } else if ctx.host_root {
+            format!("this host, its files read under {}", clean(&r.root))
         } else {
             format!("captured tree {}", clean(&r.root))
         };
@@ -94,8 +100,10 @@ impl Render for Text {
             .technologies
             .iter()
             .map(|t| t.id.len())
+            .chain([HEADINGS.0.len()])
             .max()
             .unwrap_or(10);
+        let mut headed = false;
         for v in GROUPS {
             if !ctx.only.is_empty() && !ctx.only.contains(&v) {
                 continue;
@@ -120,6 +128,12 @@ impl Render for Text {
                 )?;
                 continue;
             }
+            // The columns' headings, once, over the first group listed one by one.
+            if !headed {
+                let (id, role, summary) = HEADINGS;
+                writeln!(out, "  {id:idw$}  {role:5}  {summary}")?;
+                headed = true;
+            }
             writeln!(out, "{}", paint(ctx, v, &title))?;
             for t in group {
                 let first = format!("  {:idw$}  {:5}  ", t.id, role(t.detected));
@@ -127,7 +141,7 @@ impl Render for Text {
             }
         }
         if !r.needs_privilege.is_empty() {
-            writeln!(out, "\nNot read for lack of privilege:")?;
+            writeln!(out, "\nLeft unread, permission denied:")?;
             for n in &r.needs_privilege {
                 writeln!(out, "{}", hanging("  ", &clean(n), width))?;
             }
@@ -217,34 +231,60 @@ fn host_lines(r: &Report) -> Vec<(&'static str, String)> {
     lines
 }
 
-/// The KVM check in one line.
+/// The KVM check in one line, in words (`explain` names the ioctls: [`kvm_detail`]).
 pub fn kvm_line(k: &crate::host::live::KvmOutcome) -> String {
+    let mut line = match (k.exists, k.open, k.api_version, k.create_vm, k.create_vcpu) {
+        (false, ..) => "no /dev/kvm".to_string(),
+        (true, None, ..) => "/dev/kvm exists; not opened here".to_string(),
+        (true, Some(false), ..) => "this user cannot open /dev/kvm".to_string(),
+        (true, Some(true), Some(v), ..) if v != 12 => {
+            format!("opened /dev/kvm, which does not speak the stable KVM API (version {v})")
+        }
+        (true, Some(true), _, Some(true), Some(true)) => {
+            "opened /dev/kvm and started a test VM with one vCPU".to_string()
+        }
+        (true, Some(true), _, Some(true), _) => {
+            "opened /dev/kvm and started a test VM, but could not give it a vCPU".to_string()
+        }
+        (true, Some(true), _, Some(false), _) => {
+            "opened /dev/kvm, but could not start a test VM".to_string()
+        }
+        (true, Some(true), ..) => "opened /dev/kvm; no test VM tried".to_string(),
+    };
+    if k.exists && k.error.is_some() {
+        line.push_str(" (`virtprobe explain kvm` shows the error)");
+    }
+    line
+}
+
+/// The KVM check step by step, with the ioctls' names and the error met (for `explain`).
+pub fn kvm_detail(k: &crate::host::live::KvmOutcome) -> String {
+    let said = |o: Option<bool>, yes: &str, no: &str| match o {
+        Some(true) => yes.to_string(),
+        Some(false) => no.to_string(),
+        None => "not tried".to_string(),
+    };
     if !k.exists {
         return "/dev/kvm absent".to_string();
     }
-    let mut parts = vec![match k.open {
-        Some(true) => "opened".to_string(),
-        Some(false) => "cannot open".to_string(),
-        None => "not opened".to_string(),
-    }];
-    if let Some(v) = k.api_version {
-        parts.push(format!("API {v}"));
-    }
-    if let Some(ok) = k.create_vm {
-        parts.push(if ok { "VM created" } else { "VM not created" }.into());
-    }
-    if let Some(ok) = k.create_vcpu {
-        parts.push(
-            if ok {
-                "vCPU created"
-            } else {
-                "vCPU not created"
-            }
-            .into(),
-        );
-    }
+    let mut parts = vec![
+        format!("open /dev/kvm read-write: {}", said(k.open, "yes", "no")),
+        format!(
+            "KVM_GET_API_VERSION: {}",
+            k.api_version
+                .map_or_else(|| "not tried".to_string(), |v| v.to_string())
+        ),
+        format!(
+            "KVM_CREATE_VM: {}",
+            said(k.create_vm, "succeeded", "failed")
+        ),
+        format!(
+            "KVM_CREATE_VCPU: {}",
+            said(k.create_vcpu, "succeeded", "failed")
+        ),
+    ];
     if let Some(e) = &k.error {
-        parts.push(clean(e));
+        parts.push(format!("error {}", clean(e)));
     }
-    format!("/dev/kvm {}", parts.join(", "))
+    parts.join("; ")
 }

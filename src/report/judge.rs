@@ -7,7 +7,7 @@ use crate::rules::{Class, Cond, Evidence, Outcome, Requirement, Technology, eval
 use crate::sources::virt::{Layer, LayerKind};
 
 /// The verdict a failure of this class gives.
-fn class_verdict(c: Class) -> Verdict {
+pub fn class_verdict(c: Class) -> Verdict {
     match c {
         Class::Available => Verdict::Available,
         Class::HostChange => Verdict::NeedsHostChange,

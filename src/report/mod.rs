@@ -16,7 +16,7 @@ use crate::rules::{Category, Class, Evidence, Outcome, Status, Table, TableColum
 pub use crate::sources::virt::LayerKind;
 use crate::sources::virt::Virt;
 use crate::sources::{self, Probed};
-pub use judge::{Judged, judge};
+pub use judge::{Judged, class_verdict as failing_verdict, judge};
 
 /// Version of the JSON contract.
 pub const SCHEMA_VERSION: u32 = 1;

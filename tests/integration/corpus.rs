@@ -66,7 +66,7 @@ fn expected_hypervisor(vendor: &str, virt_type: &str) -> Vec<&'static str> {
 #[test]
 fn corpus_conformance() {
     let Some(dir) = corpus_dir() else {
-        eprintln!("skipped: ../shared/corpus not found");
+        crate::util::note("skipped: ../shared/corpus not found");
         return;
     };
     let index = std::fs::read_to_string(dir.join("INDEX.tsv")).unwrap();

@@ -88,7 +88,7 @@ fn shipped_table_loads_and_covers_the_source_rows() {
 fn source_columns_match_the_seed_table() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/notes/seed-table.md");
     let Ok(md) = std::fs::read_to_string(&path) else {
-        eprintln!("skipped: {} not found", path.display());
+        crate::util::note(&format!("skipped: {} not found", path.display()));
         return;
     };
     let t = Table::embedded().unwrap();

@@ -284,7 +284,9 @@ fn the_live_host_is_unchanged_in_substance() {
         virt["hypervisor"], virt["container"]
     );
     if !Path::new("/.dockerenv").exists() {
-        eprintln!("skipped the hypervisor and container words: not this project's own machine");
+        crate::util::note(
+            "skipped the hypervisor and container words: not this project's own machine",
+        );
         return;
     }
     assert_eq!(virt["hypervisor"], "kvm");

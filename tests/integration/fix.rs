@@ -60,11 +60,9 @@ fn valid_sh(name: &str, text: &str) {
             String::from_utf8_lossy(&sc.stdout)
         );
     } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "shellcheck must be installed under CI"
+        crate::util::skip!(
+            "skipped: shellcheck is not installed; {name} was checked with sh -n only"
         );
-        eprintln!("skipped: shellcheck is not installed; {name} was checked with sh -n only");
     }
 }
 
@@ -286,11 +284,7 @@ fn every_debian_package_is_in_the_index() {
     let debian = std::fs::read_to_string("/etc/os-release")
         .is_ok_and(|s| s.lines().any(|l| l == "ID=debian"));
     if !debian || !have("apt-cache") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs on Debian with apt-cache"
-        );
-        eprintln!(
+        crate::util::skip!(
             "skipped: not a Debian host with apt-cache; the Debian package names were not checked"
         );
         return;

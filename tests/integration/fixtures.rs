@@ -32,6 +32,7 @@ fn text_fits_the_width_without_cutting_words() {
             .unwrap();
         String::from_utf8(out.stdout).unwrap()
     };
+    let table = virtprobe::rules::Table::embedded().unwrap();
     for width in [80, 120] {
         for name in fixture_names() {
             let mut r = report(&fixture(&name));
@@ -49,8 +50,10 @@ fn text_fits_the_width_without_cutting_words() {
             ];
             let kvm = r.get("kvm").unwrap();
             texts.push(
-                String::from_utf8(virtprobe::render::to_bytes(&Explain(kvm), &r, &ctx).unwrap())
-                    .unwrap(),
+                String::from_utf8(
+                    virtprobe::render::to_bytes(&Explain(kvm, table.get("kvm")), &r, &ctx).unwrap(),
+                )
+                .unwrap(),
             );
             texts.push(advise(&fixture(&name), &width.to_string()));
             for text in &texts {

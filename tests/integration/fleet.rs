@@ -25,7 +25,7 @@ fn labels(nfd: &[u8]) -> Vec<String> {
 #[test]
 fn host_root_gives_the_labels_of_the_host() {
     if !is_root() {
-        eprintln!("skipped: bind mounts need root");
+        crate::util::skip!("skipped: bind mounts need root");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -39,7 +39,7 @@ fn host_root_gives_the_labels_of_the_host() {
             .is_ok_and(|s| s.success())
     };
     if !mount(&["--rbind", "/"]) {
-        eprintln!("skipped: cannot bind-mount / here");
+        crate::util::skip!("skipped: cannot bind-mount / here");
         return;
     }
     // Unmounting below must not reach the real mounts, and the view is read-only.
@@ -90,7 +90,7 @@ fn daemonset_is_valid_and_mounts_only_what_it_reads() {
         assert!(yaml.contains(needed), "lacks {needed}");
     }
     if !have("kubernetes-validate") {
-        eprintln!("skipped the schema check: kubernetes-validate (PyPI) not installed");
+        crate::util::skip!("skipped the schema check: kubernetes-validate (PyPI) not installed");
         return;
     }
     let out = Command::new("kubernetes-validate")
@@ -108,7 +108,7 @@ fn daemonset_is_valid_and_mounts_only_what_it_reads() {
 #[test]
 fn alerting_rules_pass_their_tests() {
     if !have("promtool") {
-        eprintln!("skipped: promtool not installed");
+        crate::util::skip!("skipped: promtool not installed");
         return;
     }
     let dir = repo("deploy/prometheus");
@@ -314,7 +314,7 @@ fn health_follows_the_status_file() {
 #[test]
 fn debian_package_holds_everything() {
     let Some(deb) = crate::systemd::debian_package() else {
-        eprintln!("skipped: no target/debian/*.deb (CI builds it with cargo deb)");
+        crate::util::skip!("skipped: no target/debian/*.deb (CI builds it with cargo deb)");
         return;
     };
     let out = Command::new("dpkg-deb")

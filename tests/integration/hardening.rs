@@ -60,14 +60,14 @@ fn mount_tmpfs(dir: &Path, size: &str) -> bool {
 #[test]
 fn another_mount_namespace_root_is_a_tree() {
     if !is_root() {
-        eprintln!("skipped: unshare --mount needs root");
+        crate::util::skip!("skipped: unshare --mount needs root");
         return;
     }
     let Ok(mut child) = Command::new("unshare")
         .args(["--mount", "--propagation", "private", "sleep", "30"])
         .spawn()
     else {
-        eprintln!("skipped: no unshare here");
+        crate::util::skip!("skipped: no unshare here");
         return;
     };
     std::thread::sleep(Duration::from_millis(300));
@@ -136,13 +136,13 @@ fn capture_keeps_secrets_in() {
 #[test]
 fn capture_onto_a_full_disk_leaves_nothing() {
     if !is_root() {
-        eprintln!("skipped: mounting a tmpfs needs root");
+        crate::util::skip!("skipped: mounting a tmpfs needs root");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("small");
     if !mount_tmpfs(&mnt, "16k") {
-        eprintln!("skipped: cannot mount a tmpfs here");
+        crate::util::skip!("skipped: cannot mount a tmpfs here");
         return;
     }
     let out = bin().arg("capture").arg(mnt.join("tree")).output().unwrap();
@@ -346,7 +346,7 @@ fn huge_intervals_are_refused() {
 #[test]
 fn verdicts_are_for_the_invoking_user() {
     if !is_root() {
-        eprintln!("skipped: this test drops from root to nobody");
+        crate::util::skip!("skipped: this test drops from root to nobody");
         return;
     }
     let out = Command::new(bin_path())

@@ -16,7 +16,7 @@ fn kvm_openable() -> bool {
 #[test]
 fn kvm_is_ready_when_dev_kvm_creates_vms() {
     if !kvm_openable() {
-        eprintln!("skipped: /dev/kvm is missing or this user cannot open it");
+        crate::util::skip!("skipped: /dev/kvm is missing or this user cannot open it");
         return;
     }
     let out = bin().args(["--json"]).output().unwrap();
@@ -45,7 +45,7 @@ fn live_report_is_whole() {
 fn unprivileged_run_gives_a_full_report() {
     use std::os::unix::process::CommandExt;
     if !is_root() {
-        eprintln!("skipped: this test drops from root to nobody");
+        crate::util::skip!("skipped: this test drops from root to nobody");
         return;
     }
     let as_root: serde_json::Value =

@@ -16,6 +16,7 @@ mod host;
 mod hostile;
 mod house;
 mod live;
+mod output;
 mod parsers;
 mod round3;
 mod schema;

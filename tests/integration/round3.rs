@@ -77,14 +77,14 @@ fn judged_as_nobody(tree: &Path) -> serde_json::Value {
 
 fn needs_root(what: &str) -> bool {
     if !is_root() {
-        eprintln!("skipped: {what} needs root");
+        crate::util::skip!("skipped: {what} needs root");
     }
     is_root()
 }
 
 fn needs_strace() -> bool {
     if !have("strace") {
-        eprintln!("skipped: strace is not installed");
+        crate::util::skip!("skipped: strace is not installed");
     }
     have("strace")
 }
@@ -745,7 +745,7 @@ fn a_full_stdout_or_stderr_never_panics() {
 #[test]
 fn a_failed_kvm_ioctl_is_unknown_with_its_errno() {
     if !needs_strace() || !std::path::Path::new("/dev/kvm").exists() {
-        eprintln!("skipped: needs strace and /dev/kvm");
+        crate::util::skip!("skipped: needs strace and /dev/kvm");
         return;
     }
     for (call, errno, named) in [

@@ -99,7 +99,7 @@ fn sigkill_never_leaves_a_truncated_status() {
 #[test]
 fn read_only_status_folder_keeps_running_with_a_clear_error() {
     if !is_root() {
-        eprintln!("skipped: mounting a read-only tmpfs needs root");
+        crate::util::skip!("skipped: mounting a read-only tmpfs needs root");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -112,7 +112,7 @@ fn read_only_status_folder_keeps_running_with_a_clear_error() {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        eprintln!("skipped: cannot mount a tmpfs here");
+        crate::util::skip!("skipped: cannot mount a tmpfs here");
         return;
     }
     // A first good status, then the folder turns read-only.

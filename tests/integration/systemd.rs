@@ -36,7 +36,7 @@ fn binary() -> PathBuf {
 #[test]
 fn units_score_and_verify() {
     if !have("systemd-analyze") {
-        eprintln!("skipped: systemd-analyze not installed");
+        crate::util::skip!("skipped: systemd-analyze not installed");
         return;
     }
     for unit in UNITS {
@@ -58,7 +58,7 @@ fn units_score_and_verify() {
     }
     // verify needs the unit's executables and the system units beside them: a scratch root.
     let Ok(system) = std::fs::read_dir("/usr/lib/systemd/system") else {
-        eprintln!("skipped verify: no /usr/lib/systemd/system here");
+        crate::util::skip!("skipped verify: no /usr/lib/systemd/system here");
         return;
     };
     let root = tempfile::tempdir().unwrap();
@@ -179,7 +179,7 @@ fn debian_tree() -> Option<PathBuf> {
         return Some(cache);
     }
     if !have("debootstrap") {
-        eprintln!(
+        crate::util::skip!(
             "skipped: no cached Debian tree at {} and no debootstrap",
             cache.display()
         );
@@ -199,7 +199,7 @@ fn debian_tree() -> Option<PathBuf> {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("skipped: debootstrap failed (no network to Debian's mirror?)");
+        crate::util::skip!("skipped: debootstrap failed (no network to Debian's mirror?)");
         let _ = std::fs::remove_dir_all(&tmp);
         return None;
     }
@@ -209,15 +209,15 @@ fn debian_tree() -> Option<PathBuf> {
 
 fn boot() -> Option<Booted> {
     if !is_root() {
-        eprintln!("skipped: systemd-nspawn needs root");
+        crate::util::skip!("skipped: systemd-nspawn needs root");
         return None;
     }
     if !have("systemd-nspawn") || !have("nsenter") {
-        eprintln!("skipped: systemd-nspawn or nsenter not installed");
+        crate::util::skip!("skipped: systemd-nspawn or nsenter not installed");
         return None;
     }
     if !Path::new("/dev/kvm").exists() {
-        eprintln!("skipped: no /dev/kvm to pass into the container");
+        crate::util::skip!("skipped: no /dev/kvm to pass into the container");
         return None;
     }
     let cache = debian_tree()?;
@@ -331,7 +331,7 @@ fn boot() -> Option<Booted> {
         std::thread::sleep(Duration::from_millis(100));
     }
     let Some(pid1) = pid1 else {
-        eprintln!("skipped: systemd-nspawn did not start a container here");
+        crate::util::skip!("skipped: systemd-nspawn did not start a container here");
         let mut child = child;
         let _ = child.kill();
         let _ = child.wait();
@@ -457,7 +457,7 @@ fn a_fix_run_in_debian_turns_the_verdict_ready() {
     );
     let update = b.run(&["apt-get", "update", "-qq"]);
     if !update.status.success() {
-        eprintln!(
+        crate::util::skip!(
             "skipped: Debian's package registry cannot be reached from the container: {}",
             String::from_utf8_lossy(&update.stderr).trim()
         );

@@ -138,3 +138,38 @@ pub fn have(cmd: &str) -> bool {
 pub fn signal(child: &std::process::Child, sig: rustix::process::Signal) {
     rustix::process::kill_process(rustix::process::Pid::from_child(child), sig).unwrap();
 }
+
+/// The variable `.ci/run` sets: under it a test whose prerequisite is missing fails instead of
+/// skipping.
+pub const REQUIRE_ALL: &str = "VIRTPROBE_REQUIRE_ALL";
+
+/// A test's prerequisite (root, /dev/kvm, a tool, the network) is missing: under
+/// `VIRTPROBE_REQUIRE_ALL` the test fails; otherwise it says so on the process's real standard
+/// error, which `cargo test` does not capture (only the printing macros are captured), so every
+/// skip shows in its output as a line beginning `skipped`.
+pub fn skipped(why: &str) {
+    assert!(
+        std::env::var_os(REQUIRE_ALL).is_none(),
+        "{why} (and {REQUIRE_ALL} is set: nothing may skip)"
+    );
+    note(why);
+}
+
+/// Say a line on the real standard error, naming the test (what it did not do where a condition
+/// that is not a prerequisite does not hold, such as the shared corpus being absent).
+pub fn note(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let _ = writeln!(std::io::stderr().lock(), "{why} [{test}]");
+}
+
+/// `skip!("…", args)`: [`skipped`] with a formatted message.
+macro_rules! skip {
+    ($($t:tt)*) => {
+        $crate::util::skipped(&format!($($t)*))
+    };
+}
+pub(crate) use skip;
