@@ -121,15 +121,28 @@ pub enum Command {
     /// behind each; exit 0 when none differs, 1 when one does, 2 on error.
     Diff(DiffArgs),
     /// Keep a JSON status, Prometheus metrics and NFD features current.
+    ///
+    /// Probes at start, at once when something the probe reads changes (inotify on /dev and the
+    /// tool folders, the kernel's module uevents, the mount table; a burst of events is probed
+    /// once), and every --interval as a safety net. Each output is written whole: a temporary file
+    /// in the output's folder, synced, then renamed over the old one, so a reader never sees half
+    /// a file and a failed write keeps the previous one. Each verdict change is logged with what
+    /// woke the probe, and kept in the status file's history (`virtprobe diff` compares two
+    /// states).
+    ///
+    /// SIGTERM and SIGINT stop it; SIGHUP reloads --data (a bad file is logged and the previous
+    /// table kept). A lock in the runtime folder keeps a second serve from writing the same status
+    /// file. Under systemd (Type=notify) it says READY=1 after the first probe and pings the
+    /// watchdog.
     Serve(ServeArgs),
     /// Exit 0 when the status file of `serve` is fresh, 1 when it is older than --max-age or
     /// missing (a liveness check for a container).
     Health(HealthArgs),
     /// Shell completions, on standard output.
     Completions(CompletionsArgs),
-    /// The manual page (roff), on standard output.
+    /// A manual page (roff), on standard output: `virtprobe` or `virtprobe-SUBCOMMAND`.
     #[command(hide = true)]
-    Manpage,
+    Manpage(ManpageArgs),
     /// Print the JSON Schema of a JSON document virtprobe writes.
     Schema(SchemaArgs),
 }
@@ -150,7 +163,7 @@ impl Command {
             Command::Schema(_) => "schema",
             Command::Health(_) => "health",
             Command::Completions(_) => "completions",
-            Command::Manpage => "manpage",
+            Command::Manpage(_) => "manpage",
         }
     }
 }
@@ -215,7 +228,7 @@ pub struct CaptureArgs {
     /// Destination folder (created; must be empty if it exists).
     pub dir: PathBuf,
     /// Keep a capture that could not copy every file (each is listed, and recorded in the
-    /// capture as unreadable) and exit 0; without it such a capture exits 1.
+    /// capture as unreadable) and exit 0; without it such a capture is removed and exits 2.
     #[arg(long)]
     pub keep_going: bool,
 }
@@ -236,12 +249,16 @@ pub struct DiffArgs {
 /// Options of `health`.
 #[derive(Debug, Args)]
 pub struct HealthArgs {
-    /// Status file (JSON).
-    #[arg(long, default_value = "/var/lib/virtprobe/status.json")]
+    /// Status file (JSON) of `virtprobe serve`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/lib/virtprobe/status.json"
+    )]
     pub status: PathBuf,
     /// How old the status may be (default: twice the service's interval, which the status
     /// file records, plus a minute).
-    #[arg(long, value_parser = parse_interval)]
+    #[arg(long, value_name = "AGE", value_parser = parse_interval)]
     pub max_age: Option<Duration>,
 }
 
@@ -251,6 +268,17 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Options of the hidden `manpage` (the package's build writes every page with it).
+#[derive(Debug, Args)]
+pub struct ManpageArgs {
+    /// The page: `virtprobe` or `virtprobe-SUBCOMMAND`.
+    #[arg(default_value = "virtprobe", conflicts_with = "list")]
+    pub page: String,
+    /// Print the page names, one a line.
+    #[arg(long)]
+    pub list: bool,
 }
 
 /// Options of `schema`.
@@ -308,19 +336,25 @@ pub enum License {
 pub struct ServeArgs {
     /// Interval of full probes (e.g. 30s, 5min, 1h), from 1ms to a year; a change to what the
     /// probe reads is probed at once besides.
-    #[arg(long, default_value = "1h", value_parser = parse_interval)]
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_interval)]
     pub interval: Duration,
-    /// Status file (JSON).
-    #[arg(long, default_value = "/var/lib/virtprobe/status.json")]
+    /// Status file (JSON; `virtprobe schema status` describes it).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/lib/virtprobe/status.json"
+    )]
     pub status: PathBuf,
-    /// Prometheus textfile (node_exporter reads only names ending in .prom).
-    #[arg(long)]
+    /// Prometheus textfile for node_exporter's textfile collector (it reads only names ending
+    /// in .prom; Debian's folder is /var/lib/prometheus/node-exporter).
+    #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
-    /// node-feature-discovery features file.
-    #[arg(long)]
+    /// node-feature-discovery feature file (its worker reads
+    /// /etc/kubernetes/node-feature-discovery/features.d/).
+    #[arg(long, value_name = "FILE")]
     pub nfd: Option<PathBuf>,
     /// Stop after this many probes (0: run until stopped).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub cycles: u64,
 }
 

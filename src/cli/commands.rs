@@ -15,7 +15,7 @@ use virtprobe::{advise, capture, fix};
 
 use super::args::{
     AdviseArgs, CaptureArgs, CheckArgs, Command, CompletionsArgs, Document, ExplainArgs, FixArgs,
-    Format, SchemaArgs, ServeArgs,
+    Format, ManpageArgs, SchemaArgs, ServeArgs,
 };
 use super::{Config, Exit};
 
@@ -87,7 +87,7 @@ pub fn run(c: Config) -> Result<Exit> {
         Command::Serve(a) => serve(&c, a),
         Command::Health(a) => health(&a.status, a.max_age),
         Command::Completions(a) => completions(&c, a),
-        Command::Manpage => manpage(),
+        Command::Manpage(a) => manpage(a),
         Command::Schema(a) => schema(a),
     }
 }
@@ -282,10 +282,19 @@ fn completions(c: &Config, a: &CompletionsArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn manpage() -> Result<Exit> {
-    let mut out = Vec::new();
-    clap_mangen::Man::new(<super::Cli as clap::CommandFactory>::command()).render(&mut out)?;
-    print(&out)?;
+fn manpage(a: &ManpageArgs) -> Result<Exit> {
+    if a.list {
+        print(super::manual::names().join("\n").as_bytes())?;
+        print(b"\n")?;
+        return Ok(Exit::Ok);
+    }
+    match super::manual::page(&a.page) {
+        Some(page) => print(&page)?,
+        None => bail!(
+            "no manual page {:?}; `virtprobe manpage --list` names them",
+            a.page
+        ),
+    }
     Ok(Exit::Ok)
 }
 

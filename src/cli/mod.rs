@@ -4,6 +4,7 @@
 mod args;
 mod commands;
 mod diff;
+mod manual;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

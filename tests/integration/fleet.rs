@@ -310,7 +310,8 @@ fn health_follows_the_status_file() {
 }
 
 /// The Debian package (CI builds it with `cargo deb`) holds the binary, the service, the
-/// sysusers file, the man page and the completions, and no longer the retired timer.
+/// sysusers file, a man page per command and the completions, and no longer the retired timer;
+/// its maintainer scripts enable, start and stop the service; lintian finds no error or warning.
 #[test]
 fn debian_package_holds_everything() {
     let Some(deb) = crate::systemd::debian_package() else {
@@ -324,15 +325,29 @@ fn debian_package_holds_everything() {
         .unwrap();
     succeeded(&out);
     let list = String::from_utf8_lossy(&out.stdout);
+    let pages =
+        String::from_utf8(bin().args(["manpage", "--list"]).output().unwrap().stdout).unwrap();
+    assert!(pages.lines().count() > 10, "{pages}");
+    let pages: Vec<String> = pages
+        .lines()
+        .map(|p| format!("./usr/share/man/man1/{p}.1.gz"))
+        .collect();
     for path in [
         "./usr/bin/virtprobe",
         "./usr/lib/systemd/system/virtprobe.service",
         "./usr/lib/sysusers.d/virtprobe.conf",
-        "./usr/share/man/man1/virtprobe.1",
+        "./usr/share/man/man1/virtprobe-serve.1.gz",
+        "./usr/share/man/man1/virtprobe-fix.1.gz",
+        "./usr/share/man/man1/virtprobe-diff.1.gz",
         "./usr/share/bash-completion/completions/virtprobe",
         "./usr/share/zsh/vendor-completions/_virtprobe",
         "./usr/share/fish/vendor_completions.d/virtprobe.fish",
-    ] {
+        "./usr/share/doc/virtprobe/changelog.Debian.gz",
+        "./usr/share/doc/virtprobe/copyright",
+    ]
+    .into_iter()
+    .chain(pages.iter().map(String::as_str))
+    {
         assert!(
             list.contains(path),
             "{path} missing from {}:\n{list}",
@@ -340,4 +355,109 @@ fn debian_package_holds_everything() {
         );
     }
     assert!(!list.contains("virtprobe.timer") && !list.contains("virtprobe-once"));
+    // The maintainer scripts: the user, then enable and start on install; stop on remove;
+    // daemon-reload and forget on purge.
+    let script = |name: &str| {
+        let out = Command::new("dpkg-deb")
+            .args(["-I"])
+            .arg(&deb)
+            .arg(name)
+            .output()
+            .unwrap();
+        succeeded(&out);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let postinst = script("postinst");
+    for line in [
+        "systemd-sysusers",
+        "deb-systemd-helper enable virtprobe.service",
+        "deb-systemd-invoke $_dh_action virtprobe.service",
+    ] {
+        assert!(
+            postinst.contains(line),
+            "postinst lacks {line:?}:\n{postinst}"
+        );
+    }
+    assert!(script("prerm").contains("deb-systemd-invoke stop virtprobe.service"));
+    let postrm = script("postrm");
+    assert!(postrm.contains("daemon-reload") && postrm.contains("deb-systemd-helper purge"));
+    if !have("lintian") {
+        crate::util::skip!("skipped: lintian is not installed; the package was not linted");
+        return;
+    }
+    let out = Command::new("lintian")
+        .arg("--fail-on")
+        .arg("error,warning")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success()
+            && !said
+                .lines()
+                .any(|l| l.starts_with("E:") || l.starts_with("W:")),
+        "lintian:\n{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `man virtprobe-serve` renders, with every option of `serve` and the sections clap does not
+/// write.
+#[test]
+fn the_serve_man_page_renders_every_option() {
+    if !have("man") {
+        crate::util::skip!("skipped: man (man-db) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("virtprobe-serve.1");
+    let out = bin().args(["manpage", "virtprobe-serve"]).output().unwrap();
+    succeeded(&out);
+    std::fs::write(&page, &out.stdout).unwrap();
+    let out = Command::new("man")
+        .arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "100")
+        .output()
+        .unwrap();
+    succeeded(&out);
+    // Bold and underline are overstruck (`N\bN`, `_\bx`): keep the last of each.
+    let mut text = String::new();
+    for c in String::from_utf8_lossy(&out.stdout).chars() {
+        if c == '\u{8}' {
+            text.pop();
+        } else {
+            text.push(c);
+        }
+    }
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("warning"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "--interval",
+        "--status",
+        "--prometheus",
+        "--nfd",
+        "--cycles",
+        "--root",
+        "--host-root",
+        "--data",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "SEE ALSO",
+        "SIGHUP",
+        "RUNTIME_DIRECTORY",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    // The unit's Documentation= names the page.
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/virtprobe.service"),
+    )
+    .unwrap();
+    assert!(unit.contains("Documentation=man:virtprobe-serve(1)"));
 }

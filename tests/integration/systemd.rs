@@ -396,24 +396,20 @@ fn units_run_under_real_systemd() {
     });
     let data = b.tree.path().join("etc/virtprobe/technologies.toml");
     let edit = |from: &str, to: &str| {
-        let text = std::fs::read_to_string(&data)
-            .unwrap()
-            .replacen(from, to, 1);
-        std::fs::write(&data, text).unwrap();
+        let text = std::fs::read_to_string(&data).unwrap();
+        assert!(text.contains(from), "the table has no {from:?}");
+        std::fs::write(&data, text.replacen(from, to, 1)).unwrap();
     };
     edit(
-        "/dev/kvm opened by this user;",
-        "/dev/kvm opened (edited table);",
+        "this user opened /dev/kvm and",
+        "this user opened /dev/kvm (edited table) and",
     );
     b.wait_for("edited table in the status", |b| {
         b.status()
-            .is_some_and(|s| s.to_string().contains("/dev/kvm opened (edited table)"))
+            .is_some_and(|s| s.to_string().contains("/dev/kvm (edited table)"))
     });
     // `systemctl reload` re-reads it too.
-    edit(
-        "/dev/kvm opened (edited table);",
-        "/dev/kvm opened (reloaded table);",
-    );
+    edit("/dev/kvm (edited table)", "/dev/kvm (reloaded table)");
     let out = b.run(&["systemctl", "reload", "virtprobe.service"]);
     assert!(
         out.status.success(),
@@ -422,7 +418,7 @@ fn units_run_under_real_systemd() {
     );
     b.wait_for("reloaded table in the status", |b| {
         b.status()
-            .is_some_and(|s| s.to_string().contains("/dev/kvm opened (reloaded table)"))
+            .is_some_and(|s| s.to_string().contains("/dev/kvm (reloaded table)"))
     });
     assert_eq!(b.show("virtprobe.service", "SubState"), "running");
     // The device's mode changes: seen at once, with the fact behind it in the history.
@@ -492,4 +488,57 @@ fn a_fix_run_in_debian_turns_the_verdict_ready() {
         "after the fix: {}",
         String::from_utf8_lossy(&after.stdout)
     );
+}
+
+/// The package in a booted Debian: removing it stops the service and leaves it neither enabled
+/// nor running; installing it again (systemd now running) enables and starts it, as Debian's own
+/// service packages do; purging it forgets the unit. Needs the package (CI builds it).
+#[test]
+fn the_package_enables_on_install_and_stops_on_remove() {
+    let Some(deb) = debian_package() else {
+        crate::util::skip!("skipped: no target/debian/*.deb (CI builds it with cargo deb)");
+        return;
+    };
+    let Some(b) = boot() else { return };
+    // (The booted tree's /tmp is a fresh tmpfs.)
+    std::fs::copy(&deb, b.tree.path().join("root/virtprobe.deb")).unwrap();
+    let dpkg = |args: &[&str]| {
+        let out = b.run(&[&["env", "DEBIAN_FRONTEND=noninteractive", "dpkg"], args].concat());
+        succeeded(&out);
+    };
+    let state = |b: &Booted| {
+        (
+            b.stdout(&["systemctl", "is-enabled", "virtprobe.service"]),
+            b.stdout(&["systemctl", "is-active", "virtprobe.service"]),
+        )
+    };
+    b.wait_for("the installed service running", |b| {
+        b.show("virtprobe.service", "SubState") == "running"
+    });
+    dpkg(&["-r", "virtprobe"]);
+    let (enabled, active) = state(&b);
+    assert_ne!(enabled, "enabled", "enabled after dpkg -r");
+    assert_ne!(active, "active", "running after dpkg -r");
+    assert!(!b.tree.path().join("usr/bin/virtprobe").exists());
+    dpkg(&["-i", "/root/virtprobe.deb"]);
+    b.wait_for("the reinstalled service enabled and running", |b| {
+        state(b) == ("enabled".to_string(), "active".to_string())
+    });
+    dpkg(&["-r", "virtprobe"]);
+    let (enabled, active) = state(&b);
+    assert_ne!(enabled, "enabled", "enabled after the second dpkg -r");
+    assert_ne!(active, "active", "running after the second dpkg -r");
+    dpkg(&["--purge", "virtprobe"]);
+    let wants = b
+        .tree
+        .path()
+        .join("etc/systemd/system/multi-user.target.wants/virtprobe.service");
+    assert!(
+        std::fs::symlink_metadata(&wants).is_err(),
+        "purge left {}",
+        wants.display()
+    );
+    assert!(!b.tree.path().join("var/lib/virtprobe").exists());
+    let (enabled, _) = state(&b);
+    assert_ne!(enabled, "enabled", "enabled after purge");
 }
