@@ -8,7 +8,6 @@ use crate::sources::cpu::CpuInfo;
 use crate::sources::cpuid::CpuidFacts;
 
 pub(super) const CPUINFO: &str = "/proc/cpuinfo";
-const NO_KVM_CHECK: &str = "captured tree: virtprobe-live.json has no KVM check";
 const NO_USER: &str = "captured tree: invoking user not recorded";
 
 /// A value of `/proc/cpuinfo` (`source` says which line), unknown when the file gave nothing.
@@ -58,7 +57,7 @@ pub(super) fn config(p: &Probed) -> Fact {
 fn kvm(p: &Probed, source: &str, value: impl Fn(&KvmOutcome) -> Fact) -> Fact {
     match &p.kvm.outcome {
         Some(k) => value(k),
-        None => Fact::not_tried(NO_KVM_CHECK, source),
+        None => Fact::not_tried(p.kvm.untried, source),
     }
 }
 
@@ -66,8 +65,8 @@ pub(super) fn kvm_device(p: &Probed) -> Fact {
     match &p.kvm.outcome {
         Some(k) => Fact::known(Value::Bool(k.exists), p.kvm.source),
         None => match &p.kvm.device_exists {
-            Ok(b) => Fact::known(Value::Bool(*b), "/dev/kvm"),
-            Err(why) => Fact::unknown(why.clone(), "/dev/kvm"),
+            Ok(b) => Fact::known(Value::Bool(*b), p.kvm.device_source),
+            Err(why) => Fact::unknown(why.clone(), p.kvm.device_source),
         },
     }
 }

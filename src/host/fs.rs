@@ -206,6 +206,10 @@ impl HostFs {
     pub fn has_live_sources(&self) -> bool {
         self.mode != Mode::Tree
     }
+    /// True for `--host-root`: the files are this machine's, seen from a container.
+    pub fn is_host_root(&self) -> bool {
+        self.mode == Mode::HostRoot
+    }
 
     fn open_at(&self, path: &str, flags: OFlags, follow: bool) -> Result<OwnedFd, ReadError> {
         self.replay(path)?;

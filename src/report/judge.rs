@@ -21,15 +21,25 @@ pub fn class_verdict(c: Class) -> Verdict {
 /// the table however the dependencies fan out; `explain` shows the dependency's own evidence from
 /// its entry in the report.
 fn dependency(d: &TechReport) -> Reason {
+    // A dependency ready only because nothing observed stands in its way (a check it needs was
+    // not tried here) leaves this one not tried too, saying what was not.
+    let untried = d
+        .reasons
+        .iter()
+        .filter(|x| x.result == Outcome::NotTried)
+        .flat_map(|x| x.evidence.iter())
+        .find_map(Evidence::not_tried);
     let (result, class) = match d.verdict {
+        Verdict::Ready if untried.is_some() => (Outcome::NotTried, Class::Available),
         Verdict::Ready => (Outcome::Pass, Class::Available),
         Verdict::Available => (Outcome::Fail, Class::Available),
         Verdict::NeedsHostChange => (Outcome::Fail, Class::HostChange),
         Verdict::Unsupported => (Outcome::Fail, Class::Unsupported),
         Verdict::Unknown => (Outcome::Unknown, Class::HostChange),
     };
-    let message = match result {
-        Outcome::Pass => format!("runs on {}, which is ready", d.name),
+    let message = match (result, untried) {
+        (Outcome::NotTried, Some(what)) => what,
+        (Outcome::Pass, _) => format!("runs on {}, which is ready", d.name),
         _ if d.reasons.first().is_some_and(Reason::is_dependency) => {
             format!("needs {}, which is {}", d.name, d.verdict)
         }
@@ -102,8 +112,10 @@ pub fn judge<'a>(
     let untried = reasons
         .iter()
         .filter(|(x, _)| x.result == Outcome::NotTried)
-        .flat_map(|(x, _)| x.evidence.iter())
-        .find_map(Evidence::not_tried);
+        .find_map(|(x, _)| match x.is_dependency() {
+            true => Some(x.message.clone()),
+            false => x.evidence.iter().find_map(Evidence::not_tried),
+        });
     let summary = match (verdict, untried) {
         (Verdict::Ready, None) => t.ready.clone(),
         (Verdict::Ready, Some(what)) => {

@@ -66,9 +66,28 @@ fn host_root_gives_the_labels_of_the_host() {
     }
 }
 
+/// `kubectl kustomize` of a folder of deploy/kubernetes (kubectl's own kustomize).
+fn kustomize(dir: &str) -> Option<String> {
+    if !have("kubectl") {
+        crate::util::skip!("skipped: kubectl is not installed; the manifests were not rendered");
+        return None;
+    }
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(repo(dir))
+        .output()
+        .unwrap();
+    succeeded(&out);
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// The base runs on any cluster: no extended resource (a device plugin's request keeps a pod
+/// Pending where the plugin is missing), the image in one place, nothing that changes a node
+/// folder's mode, only the features folder writable; the KubeVirt overlay adds the /dev/kvm
+/// request and nothing else. Both render with kubectl's kustomize and pass kubernetes-validate.
 #[test]
-fn daemonset_is_valid_and_mounts_only_what_it_reads() {
-    let yaml = std::fs::read_to_string(repo("deploy/daemonset.yaml")).unwrap();
+fn daemonset_runs_anywhere_and_mounts_only_what_it_reads() {
+    let yaml = std::fs::read_to_string(repo("deploy/kubernetes/base/daemonset.yaml")).unwrap();
     for whole in [
         "path: /etc,",
         "path: /etc}",
@@ -79,30 +98,164 @@ fn daemonset_is_valid_and_mounts_only_what_it_reads() {
     ] {
         assert!(!yaml.contains(whole), "mounts {whole}");
     }
+    let (Some(base), Some(kubevirt)) = (
+        kustomize("deploy/kubernetes/base"),
+        kustomize("deploy/kubernetes/overlays/kubevirt"),
+    ) else {
+        return;
+    };
     for needed in [
-        "runAsNonRoot: true",
         "readOnlyRootFilesystem: true",
         "automountServiceAccountToken: false",
+        "allowPrivilegeEscalation: false",
+        "privileged: false",
         "--host-root=/host",
         "livenessProbe",
-        "devices.kubevirt.io/kvm",
     ] {
-        assert!(yaml.contains(needed), "lacks {needed}");
+        assert!(base.contains(needed), "lacks {needed}");
     }
+    // No extended resource in the base (a name with a slash among the limits and requests).
+    assert!(!base.contains("devices.kubevirt.io"), "{base}");
+    let resources = |text: &str| -> Vec<String> {
+        let mut inside = false;
+        let mut names = Vec::new();
+        for l in text.lines() {
+            let t = l.trim();
+            if t == "limits:" || t == "requests:" {
+                inside = true;
+            } else if inside && t.contains(':') && !t.ends_with(':') {
+                names.push(t.split(':').next().unwrap().to_string());
+            } else {
+                inside = false;
+            }
+        }
+        names
+    };
+    assert!(
+        resources(&base).iter().all(|r| !r.contains('/')),
+        "{:?}",
+        resources(&base)
+    );
+    assert!(resources(&kubevirt).contains(&"devices.kubevirt.io/kvm".to_string()));
+    // The overlay changes that line and nothing else.
+    let added: Vec<&str> = kubevirt
+        .lines()
+        .filter(|l| !base.lines().any(|b| b == *l))
+        .collect();
+    assert_eq!(added, ["            devices.kubevirt.io/kvm: \"1\""]);
+    // Nothing changes a node folder's mode or owner; no capability is added; every host mount
+    // but the features folder is read-only.
+    for word in [
+        "initContainers",
+        "chmod",
+        "chgrp",
+        "chown",
+        "add:",
+        "privileged: true",
+    ] {
+        assert!(!base.contains(word), "the DaemonSet has {word:?}");
+    }
+    assert!(base.contains("drop:\n            - ALL"), "{base}");
+    let mounts: Vec<&str> = base
+        .lines()
+        .skip_while(|l| !l.contains("volumeMounts:"))
+        .take_while(|l| !l.contains("volumes:"))
+        .collect();
+    let mut writable = Vec::new();
+    let mut entry = String::new();
+    for l in mounts
+        .iter()
+        .skip(1)
+        .chain(std::iter::once(&"        - end"))
+    {
+        if l.trim_start().starts_with("- ") && !entry.is_empty() {
+            if !entry.contains("readOnly: true") {
+                writable.push(entry.clone());
+            }
+            entry.clear();
+        }
+        entry.push_str(l.trim());
+        entry.push(' ');
+    }
+    let writable: Vec<&str> = writable
+        .iter()
+        .filter_map(|e| e.split("mountPath: ").nth(1))
+        .map(|p| p.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        writable,
+        [
+            "/etc/kubernetes/node-feature-discovery/features.d",
+            "/var/lib/virtprobe",
+            "/run/virtprobe"
+        ]
+    );
+    // Of those, only the features folder is the node's (the others are the pod's emptyDirs).
+    assert!(base.contains("path: /etc/kubernetes/node-feature-discovery/features.d"));
+    assert_eq!(base.matches("emptyDir").count(), 2);
+    // One image and tag: the kustomization's, the one deploy/build-image.sh builds.
+    let tag = format!("localhost/virtprobe:{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(base.matches("image: ").count(), 1);
+    assert!(base.contains(&format!("image: {tag}")), "{base}");
+    let script = std::fs::read_to_string(repo("deploy/build-image.sh")).unwrap();
+    assert!(script.contains("localhost/virtprobe:$version"));
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    assert!(readme.contains(&tag), "the README names another tag");
     if !have("kubernetes-validate") {
         crate::util::skip!("skipped the schema check: kubernetes-validate (PyPI) not installed");
         return;
     }
-    let out = Command::new("kubernetes-validate")
-        .arg(repo("deploy/daemonset.yaml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("base.yaml", &base), ("kubevirt.yaml", &kubevirt)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new("kubernetes-validate")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A pod judging its node with `--host-root` but not given `/dev/kvm` (the base DaemonSet) says
+/// so, where the node's sysfs shows the device; it does not advise loading a module. Where the
+/// node has no KVM device either, KVM is not there. (A private mount namespace hides this
+/// machine's /dev; root only.)
+#[test]
+fn a_pod_without_dev_kvm_says_it_was_not_given_it() {
+    if !is_root() || !have("unshare") {
+        crate::util::skip!("skipped: hiding /dev in a mount namespace needs root and unshare");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let judge = |node_has_kvm: bool| {
+        let node = dir.path().join(format!("node-{node_has_kvm}"));
+        std::fs::create_dir(&node).unwrap();
+        let host = tree_copy("intel-vtx", &node);
+        let misc = host.join("sys/class/misc");
+        std::fs::create_dir_all(&misc).unwrap();
+        if node_has_kvm {
+            std::fs::create_dir_all(misc.join("kvm")).unwrap();
+        }
+        let out = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg("mount -t tmpfs none /dev && exec \"$0\" --host-root \"$1\" check kvm")
+            .arg(bin_path())
+            .arg(&host)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let given = judge(true);
+    assert!(given.contains("was not given /dev/kvm"), "{given}");
+    assert!(!given.contains("not loaded"), "{given}");
+    let absent = judge(false);
+    assert!(absent.contains("/dev/kvm does not exist"), "{absent}");
 }
 
 #[test]
@@ -214,7 +367,7 @@ fn dashboard_and_rules_ask_only_for_metrics_virtprobe_writes() {
 #[test]
 fn labels_outlive_the_interval() {
     let unit = std::fs::read_to_string(repo("systemd/virtprobe.service")).unwrap();
-    let daemonset = std::fs::read_to_string(repo("deploy/daemonset.yaml")).unwrap();
+    let daemonset = std::fs::read_to_string(repo("deploy/kubernetes/base/daemonset.yaml")).unwrap();
     let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
     let words: Vec<String> = exec.split_whitespace().map(str::to_string).collect();
     let args: Vec<String> = daemonset

@@ -84,10 +84,25 @@ fn units_score_and_verify() {
     for u in UNITS {
         std::fs::copy(units_dir().join(u), r.join("etc/systemd/system").join(u)).unwrap();
     }
+    // verify runs `man` on each Documentation= page: give it the pages the package installs.
+    let man1 = r.join("man/man1");
+    std::fs::create_dir_all(&man1).unwrap();
+    let pages = Command::new(binary())
+        .args(["manpage", "--list"])
+        .output()
+        .unwrap();
+    for page in String::from_utf8_lossy(&pages.stdout).lines() {
+        let out = Command::new(binary())
+            .args(["manpage", page])
+            .output()
+            .unwrap();
+        std::fs::write(man1.join(format!("{page}.1")), out.stdout).unwrap();
+    }
     let out = Command::new("systemd-analyze")
         .arg("verify")
         .arg(format!("--root={}", r.display()))
         .args(UNITS)
+        .env("MANPATH", format!("{}:", r.join("man").display()))
         .output()
         .unwrap();
     let all = format!(
