@@ -206,7 +206,14 @@ fn sections(sub: Option<&str>, roff: &mut Roff) {
         Some(_) => vec!["virtprobe(1)".to_string()],
     };
     if sub == Some("serve") {
-        see.push("virtprobe-health(1)".into());
+        see.extend(
+            [
+                "virtprobe-health(1)",
+                "systemd.exec(5)",
+                "prometheus-node-exporter(1)",
+            ]
+            .map(String::from),
+        );
     }
     see.extend(
         [
@@ -218,9 +225,6 @@ fn sections(sub: Option<&str>, roff: &mut Roff) {
         ]
         .map(String::from),
     );
-    if sub == Some("serve") {
-        see.extend(["systemd.exec(5)", "prometheus-node-exporter(1)"].map(String::from));
-    }
     roff.text([roman(see.join(", "))]);
     roff.control("PP", []).text([roman(
         "Documentation: /usr/share/doc/virtprobe/README.md and https://github.com/virtprobe/virtprobe/tree/main/docs",

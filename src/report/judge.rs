@@ -112,9 +112,12 @@ pub fn judge<'a>(
     let untried = reasons
         .iter()
         .filter(|(x, _)| x.result == Outcome::NotTried)
-        .find_map(|(x, _)| match x.is_dependency() {
-            true => Some(x.message.clone()),
-            false => x.evidence.iter().find_map(Evidence::not_tried),
+        .find_map(|(x, _)| {
+            if x.is_dependency() {
+                Some(x.message.clone())
+            } else {
+                x.evidence.iter().find_map(Evidence::not_tried)
+            }
         });
     let summary = match (verdict, untried) {
         (Verdict::Ready, None) => t.ready.clone(),
