@@ -66,8 +66,9 @@ fn host_root_gives_the_labels_of_the_host() {
     }
 }
 
-/// `kubectl kustomize` of a folder of deploy/kubernetes (kubectl's own kustomize).
-fn kustomize(dir: &str) -> Option<String> {
+/// `kubectl kustomize` of a folder of deploy/kubernetes (kubectl's own kustomize): the YAML, and
+/// the DaemonSet it holds as JSON (read with PyYAML, which kubernetes-validate brings).
+fn kustomize(dir: &str) -> Option<(String, serde_json::Value)> {
     if !have("kubectl") {
         crate::util::skip!("skipped: kubectl is not installed; the manifests were not rendered");
         return None;
@@ -78,7 +79,33 @@ fn kustomize(dir: &str) -> Option<String> {
         .output()
         .unwrap();
     succeeded(&out);
-    Some(String::from_utf8(out.stdout).unwrap())
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    let mut python = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(yaml.as_bytes())
+        .unwrap();
+    let out = python.wait_with_output().unwrap();
+    if !out.status.success() {
+        crate::util::skip!(
+            "skipped: python3 with PyYAML could not read the manifests: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return None;
+    }
+    Some((yaml, serde_json::from_slice(&out.stdout).unwrap()))
 }
 
 /// The base runs on any cluster: no extended resource (a device plugin's request keeps a pod
@@ -98,105 +125,76 @@ fn daemonset_runs_anywhere_and_mounts_only_what_it_reads() {
     ] {
         assert!(!yaml.contains(whole), "mounts {whole}");
     }
-    let (Some(base), Some(kubevirt)) = (
+    let (Some((base_yaml, base)), Some((kubevirt_yaml, kubevirt))) = (
         kustomize("deploy/kubernetes/base"),
         kustomize("deploy/kubernetes/overlays/kubevirt"),
     ) else {
         return;
     };
-    for needed in [
-        "readOnlyRootFilesystem: true",
-        "automountServiceAccountToken: false",
-        "allowPrivilegeEscalation: false",
-        "privileged: false",
-        "--host-root=/host",
-        "livenessProbe",
-    ] {
-        assert!(base.contains(needed), "lacks {needed}");
+    let pod = &base["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    // Nothing runs before the probe to change a node folder's mode or owner.
+    assert!(pod.get("initContainers").is_none(), "{pod}");
+    for word in ["chmod", "chgrp", "chown"] {
+        assert!(!base_yaml.contains(word), "the DaemonSet runs {word}");
     }
-    // No extended resource in the base (a name with a slash among the limits and requests).
-    assert!(!base.contains("devices.kubevirt.io"), "{base}");
-    let resources = |text: &str| -> Vec<String> {
-        let mut inside = false;
-        let mut names = Vec::new();
-        for l in text.lines() {
-            let t = l.trim();
-            if t == "limits:" || t == "requests:" {
-                inside = true;
-            } else if inside && t.contains(':') && !t.ends_with(':') {
-                names.push(t.split(':').next().unwrap().to_string());
-            } else {
-                inside = false;
-            }
-        }
-        names
-    };
-    assert!(
-        resources(&base).iter().all(|r| !r.contains('/')),
-        "{:?}",
-        resources(&base)
-    );
-    assert!(resources(&kubevirt).contains(&"devices.kubevirt.io/kvm".to_string()));
-    // The overlay changes that line and nothing else.
-    let added: Vec<&str> = kubevirt
-        .lines()
-        .filter(|l| !base.lines().any(|b| b == *l))
-        .collect();
-    assert_eq!(added, ["            devices.kubevirt.io/kvm: \"1\""]);
-    // Nothing changes a node folder's mode or owner; no capability is added; every host mount
-    // but the features folder is read-only.
-    for word in [
-        "initContainers",
-        "chmod",
-        "chgrp",
-        "chown",
-        "add:",
-        "privileged: true",
-    ] {
-        assert!(!base.contains(word), "the DaemonSet has {word:?}");
-    }
-    assert!(base.contains("drop:\n            - ALL"), "{base}");
-    let mounts: Vec<&str> = base
-        .lines()
-        .skip_while(|l| !l.contains("volumeMounts:"))
-        .take_while(|l| !l.contains("volumes:"))
-        .collect();
-    let mut writable = Vec::new();
-    let mut entry = String::new();
-    for l in mounts
+    let containers = pod["containers"].as_array().unwrap();
+    assert_eq!(containers.len(), 1);
+    let c = &containers[0];
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
         .iter()
-        .skip(1)
-        .chain(std::iter::once(&"        - end"))
-    {
-        if l.trim_start().starts_with("- ") && !entry.is_empty() {
-            if !entry.contains("readOnly: true") {
-                writable.push(entry.clone());
-            }
-            entry.clear();
-        }
-        entry.push_str(l.trim());
-        entry.push(' ');
-    }
-    let writable: Vec<&str> = writable
-        .iter()
-        .filter_map(|e| e.split("mountPath: ").nth(1))
-        .map(|p| p.split_whitespace().next().unwrap())
+        .map(|a| a.as_str().unwrap())
         .collect();
+    assert!(args.contains(&"--host-root=/host"), "{args:?}");
+    assert!(c.get("livenessProbe").is_some());
+    // No privilege, no capability added, every one dropped.
+    let sc = &c["securityContext"];
+    assert_eq!(sc["readOnlyRootFilesystem"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(sc["privileged"], false);
+    assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert!(sc["capabilities"].get("add").is_none(), "{sc}");
+    // No extended resource in the base (a resource name with a slash).
+    assert!(!base_yaml.contains("devices.kubevirt.io"), "{base_yaml}");
+    for kind in ["limits", "requests"] {
+        let names: Vec<&String> = c["resources"][kind].as_object().unwrap().keys().collect();
+        assert!(names.iter().all(|r| !r.contains('/')), "{kind}: {names:?}");
+    }
+    // The overlay adds the /dev/kvm request and changes nothing else.
+    let mut overlay = kubevirt.clone();
+    let limits = overlay["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
+        .as_object_mut()
+        .unwrap();
     assert_eq!(
-        writable,
-        [
-            "/etc/kubernetes/node-feature-discovery/features.d",
-            "/var/lib/virtprobe",
-            "/run/virtprobe"
-        ]
+        limits.remove("devices.kubevirt.io/kvm"),
+        Some(serde_json::json!("1"))
     );
-    // Of those, only the features folder is the node's (the others are the pod's emptyDirs).
-    assert!(base.contains("path: /etc/kubernetes/node-feature-discovery/features.d"));
-    assert_eq!(base.matches("emptyDir").count(), 2);
+    assert_eq!(overlay, base, "the overlay changes more than the request");
+    // Every host mount but the features folder is read-only; the other writable folders are the
+    // pod's own emptyDirs.
+    let volumes = pod["volumes"].as_array().unwrap();
+    let volume = |name: &str| volumes.iter().find(|v| v["name"] == name).unwrap();
+    let mut writable_host = Vec::new();
+    for m in c["volumeMounts"].as_array().unwrap() {
+        if m["readOnly"] == true {
+            continue;
+        }
+        let v = volume(m["name"].as_str().unwrap());
+        match v["hostPath"]["path"].as_str() {
+            Some(path) => writable_host.push(path.to_string()),
+            None => assert!(v.get("emptyDir").is_some(), "{v}"),
+        }
+    }
+    assert_eq!(
+        writable_host,
+        ["/etc/kubernetes/node-feature-discovery/features.d"]
+    );
     // One image and tag: the kustomization's, the one deploy/build-image.sh builds.
     let tag = format!("localhost/virtprobe:{}", env!("CARGO_PKG_VERSION"));
-    assert_eq!(base.matches("image: ").count(), 1);
-    assert!(base.contains(&format!("image: {tag}")), "{base}");
+    assert_eq!(c["image"], tag.as_str());
+    assert_eq!(base_yaml.matches("image: ").count(), 1);
     let script = std::fs::read_to_string(repo("deploy/build-image.sh")).unwrap();
     assert!(script.contains("localhost/virtprobe:$version"));
     let readme = std::fs::read_to_string(repo("README.md")).unwrap();
@@ -206,7 +204,7 @@ fn daemonset_runs_anywhere_and_mounts_only_what_it_reads() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    for (name, text) in [("base.yaml", &base), ("kubevirt.yaml", &kubevirt)] {
+    for (name, text) in [("base.yaml", &base_yaml), ("kubevirt.yaml", &kubevirt_yaml)] {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         let out = Command::new("kubernetes-validate")

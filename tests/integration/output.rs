@@ -45,20 +45,22 @@ fn list_through_a_pipe_cuts_to_the_ids() {
     assert_eq!(cut.lines().collect::<Vec<_>>(), json_ids());
 }
 
-/// Run a command under a pseudo-terminal (`script`), with this width; its output.
-fn on_a_terminal(args: &str, columns: u16) -> Option<String> {
+/// Run virtprobe with these arguments under a pseudo-terminal (`script`) of this width, with
+/// `env` (`NAME=VALUE …`, or empty) in its environment; its output.
+fn on_a_terminal(env: &str, args: &str, columns: u16) -> Option<String> {
     if !have("script") {
         skip!("skipped: script (util-linux) is not installed");
         return None;
     }
     let cmd = format!(
-        "stty cols {columns} rows 50; '{}' {args}",
+        "stty cols {columns} rows 50; {env} '{}' {args}",
         bin_path().display()
     );
     let out = std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .env_remove("COLUMNS")
         .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
         .env_remove("CLICOLOR_FORCE")
         .env("TERM", "xterm")
         .output()
@@ -70,7 +72,7 @@ fn on_a_terminal(args: &str, columns: u16) -> Option<String> {
 /// On a terminal, `list` has a heading over each column and fits the terminal's width.
 #[test]
 fn list_on_a_terminal_has_headings_and_fits() {
-    let Some(text) = on_a_terminal("--color never list", 80) else {
+    let Some(text) = on_a_terminal("", "--color never list", 80) else {
         return;
     };
     let mut lines = text.lines();
@@ -106,7 +108,11 @@ fn report_through_a_pipe_is_never_wrapped() {
         );
     }
     assert!(longest > 80, "no summary is long enough to show it");
-    let Some(tty) = on_a_terminal(&format!("--color never --root '{}'", root.display()), 70) else {
+    let Some(tty) = on_a_terminal(
+        "",
+        &format!("--color never --root '{}'", root.display()),
+        70,
+    ) else {
         return;
     };
     for l in tty.lines() {
@@ -154,24 +160,12 @@ fn colour_follows_clicolor_and_no_color() {
     assert!(!run(&[("CLICOLOR_FORCE", "1")], &["--color", "never"]));
     assert!(run(&[], &["--color", "always"]));
     // On a terminal: colour, unless CLICOLOR=0.
-    if let Some(tty) = on_a_terminal(&format!("--root '{}'", root.display()), 80) {
-        assert!(tty.contains('\x1b'));
+    let tree = format!("--root '{}'", root.display());
+    if let Some(tty) = on_a_terminal("", &tree, 80) {
+        assert!(tty.contains('\x1b') && tty.contains("Ready"));
     }
-    if let Some(tty) = on_a_terminal(&format!("--root '{}'", root.display()), 80) {
-        let plain = std::process::Command::new("script")
-            .args([
-                "-qec",
-                &format!(
-                    "CLICOLOR=0 '{}' --root '{}'",
-                    bin_path().display(),
-                    root.display()
-                ),
-                "/dev/null",
-            ])
-            .output()
-            .unwrap();
-        assert!(!String::from_utf8_lossy(&plain.stdout).contains('\x1b'));
-        assert!(tty.contains("Ready"));
+    if let Some(tty) = on_a_terminal("CLICOLOR=0", &tree, 80) {
+        assert!(!tty.contains('\x1b') && tty.contains("Ready"));
     }
 }
 
